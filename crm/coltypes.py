@@ -1,0 +1,49 @@
+"""Column types shared by every table.
+
+Timestamps are timezone-aware UTC everywhere (ARCHITECTURE.md). SQLite has no
+timezone-aware type, so the type stores naive UTC there and re-attaches UTC
+on the way out; PostgreSQL gets ``timestamptz``. A naive datetime is refused
+at bind time: guessing its zone is how schedules drift by hours.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must carry a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def version_column() -> sa.Column[int]:
+    """A row version used both for ETags and for SQLAlchemy's optimistic lock.
+
+    With ``__mapper_args__ = {"version_id_col": col}`` every UPDATE carries
+    ``WHERE version = :seen``; a concurrent writer makes it match no row and
+    the second writer gets StaleDataError instead of silently overwriting.
+    """
+    return sa.Column("version", sa.Integer, nullable=False, server_default="1")
