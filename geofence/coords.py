@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import shapely
@@ -22,17 +22,36 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 __all__ = [
+    "XY",
     "Bounds",
     "LatLon",
+    "LatLonArrays",
     "bounds_of",
     "lat_lon_pair",
+    "latlon_columns",
     "latlon_from_position",
     "latlon_of_point",
-    "lonlat_arrays",
     "point",
     "points",
     "position",
+    "positions_from_xy",
+    "xy_arrays",
+    "xy_from_positions",
 ]
+
+
+class XY(NamedTuple):
+    """Coordinate arrays in shapely's convention: ``x`` is lon, ``y`` is lat."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+
+class LatLonArrays(NamedTuple):
+    """Coordinate arrays in the product's convention, by name."""
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +145,16 @@ def points(*, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.object_]:
     -------
     numpy.ndarray of shapely.Point
     """
-    x, y = lonlat_arrays(lat=lat, lon=lon)
-    result: NDArray[np.object_] = shapely.points(x, y)
+    xy = xy_arrays(lat=lat, lon=lon)
+    result: NDArray[np.object_] = shapely.points(xy.x, xy.y)
     return result
 
 
-def lonlat_arrays(
-    *, lat: ArrayLike, lon: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return ``(x, y)`` = ``(lon, lat)`` float64 arrays, the order shapely wants.
+def xy_arrays(*, lat: ArrayLike, lon: ArrayLike) -> XY:
+    """Return float64 arrays in shapely's convention, ``x=lon``, ``y=lat``.
 
     This is the single crossing from named coordinates to shapely's x/y for
-    vectorised predicates such as ``shapely.intersects_xy``. The pair returned
-    is in shapely's ``(x, y)`` convention, never in the product's.
+    vectorised predicates such as ``shapely.intersects_xy``.
 
     Parameters
     ----------
@@ -147,13 +163,64 @@ def lonlat_arrays(
 
     Returns
     -------
-    x, y : numpy.ndarray of float64
-        Contiguous 1-D (or broadcast) arrays: longitudes, then latitudes.
+    XY
+        Contiguous float64 arrays ``x`` (longitudes) and ``y`` (latitudes).
     """
     lat_a, lon_a = np.broadcast_arrays(
         np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
     )
-    return np.ascontiguousarray(lon_a), np.ascontiguousarray(lat_a)
+    return XY(x=np.ascontiguousarray(lon_a), y=np.ascontiguousarray(lat_a))
+
+
+def latlon_columns(xy: NDArray[np.float64]) -> LatLonArrays:
+    """Name the columns of an ``(n, 2)`` shapely/GeoJSON coordinate array.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray, shape (n, 2) or (n, 3)
+        Rows ``[lon, lat(, alt)]`` as shapely's ``get_coordinates`` and GeoJSON
+        positions have them.
+
+    Returns
+    -------
+    LatLonArrays
+        Views of the latitude and longitude columns.
+    """
+    return LatLonArrays(lat=xy[:, 1], lon=xy[:, 0])
+
+
+def xy_from_positions(positions: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return the ``(n, 2)`` shapely coordinates of an array of GeoJSON positions.
+
+    GeoJSON ``[lon, lat]`` already is shapely's ``(x, y)``; this drops any
+    altitude column and documents that the identity is deliberate.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (n, 2) or (n, 3)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 2), contiguous float64
+    """
+    return np.ascontiguousarray(positions[:, :2], dtype=np.float64)
+
+
+def positions_from_xy(xy: NDArray[np.float64]) -> list[list[float]]:
+    """Return GeoJSON positions ``[[lon, lat], ...]`` from shapely coordinates.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray, shape (n, 2)
+        Shapely coordinates (``x=lon``).
+
+    Returns
+    -------
+    list of list of float
+        JSON-ready positions (lists, not tuples).
+    """
+    result: list[list[float]] = np.asarray(xy, dtype=np.float64)[:, :2].tolist()
+    return result
 
 
 def latlon_of_point(geometry: shapely.Point) -> LatLon:
