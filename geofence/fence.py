@@ -287,7 +287,7 @@ def _parse_geometry(obj: Any, *, repair: bool) -> tuple[FenceGeometry, str | Non
     geometry: FenceGeometry
     if kind == "Polygon":
         rings = _parse_polygon_rings(coordinates, where={})
-        geometry = shapely.polygons(rings[0], holes=rings[1:] or None)
+        geometry = _polygon(rings)
     else:
         parts = []
         for p_index, polygon_coords in enumerate(coordinates):
@@ -302,7 +302,7 @@ def _parse_geometry(obj: Any, *, repair: bool) -> tuple[FenceGeometry, str | Non
                     "empty_geometry", f"polygon {p_index} has no rings", polygon=p_index
                 )
             rings = _parse_polygon_rings(polygon_coords, where={"polygon": p_index})
-            parts.append(shapely.polygons(rings[0], holes=rings[1:] or None))
+            parts.append(_polygon(rings))
         geometry = MultiPolygon(parts)
     return _validate(geometry, multi=kind == "MultiPolygon", repair=repair)
 
@@ -313,6 +313,14 @@ def _parse_polygon_rings(
     return [
         _parse_ring(ring, where={**where, "ring": r_index}) for r_index, ring in enumerate(rings)
     ]
+
+
+def _polygon(rings: list[NDArray[np.float64]]) -> Polygon:
+    # Rings differ in length, so build them one by one (shapely.polygons would
+    # try to stack the holes into one rectangular array).
+    shell, *holes = (shapely.linearrings(ring) for ring in rings)
+    polygon: Polygon = shapely.polygons(shell, holes=holes or None)
+    return polygon
 
 
 def _describe(where: Mapping[str, int]) -> str:
