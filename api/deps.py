@@ -1,0 +1,134 @@
+"""Dependencies shared by the routers: session, current user, roles, ETags,
+paging. ``Annotated`` aliases keep handler signatures short."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.security import read_token
+from crm.errors import NotFound
+from crm.models import Role, User
+from crm.services.common import ANY_VERSION, Actor
+from crm.settings import Settings
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> User:
+    token = token or request.cookies.get("fieldroute_token")
+    if not token:
+        raise _unauthorised("not authenticated: send a bearer token from POST /auth/token")
+    claims = read_token(token, settings.resolved_secret_key)
+    if claims is None:
+        raise _unauthorised("the token is invalid or has expired: log in again")
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.active:
+        raise _unauthorised("the account no longer exists or is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    """A guard for routes limited to some roles.
+
+    Engineers get 404 rather than 403 on anything that is not theirs, so a
+    phone cannot probe which records exist; staff get an honest 403.
+    """
+
+    def guard(user: CurrentUser) -> User:
+        if user.role in roles:
+            return user
+        if user.role == Role.engineer:
+            raise NotFound("resource", "")
+        raise HTTPException(403, f"this needs one of the roles: {', '.join(roles)}")
+
+    return guard
+
+
+Staff = Annotated[User, Depends(require(Role.admin, Role.dispatcher))]
+Admin = Annotated[User, Depends(require(Role.admin))]
+AnyUser = CurrentUser
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(name=user.username, user_id=user.id, role=user.role, engineer_id=user.engineer_id)
+
+
+# --- ETags ------------------------------------------------------------------
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version a writer based its change on; None when the header is absent."""
+    if if_match is None:
+        return None
+    if if_match.strip() == "*":
+        return ANY_VERSION
+    m = _ETAG.match(if_match.split(",")[0])
+    if not m:
+        raise HTTPException(412, f"If-Match {if_match!r} is not an ETag of this API")
+    return int(m.group(1))
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match)]
+
+
+# --- paging -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]

@@ -1,0 +1,36 @@
+"""Paged, sorted lists with a total count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, func, select
+
+from api.deps import Paging
+
+
+def order_by(sort: str | None, columns: Mapping[str, Any], default: list[Any]) -> list[Any]:
+    """``sort=-priority,created_at`` → ORDER BY clauses, checked against a whitelist."""
+    if not sort:
+        return default
+    clauses: list[ColumnElement[Any]] = []
+    for part in sort.split(","):
+        name = part.strip()
+        desc = name.startswith("-")
+        name = name.lstrip("-+")
+        if name not in columns:
+            raise HTTPException(
+                422, f"cannot sort by {name!r}; choose from: {', '.join(sorted(columns))}"
+            )
+        col = columns[name]
+        clauses.append(col.desc() if desc else col.asc())
+    return [*clauses, *default]
+
+
+def page(session: Session, stmt: Any, paging: Paging, ordering: list[Any]) -> tuple[list[Any], int]:
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    rows = session.exec(stmt.order_by(*ordering).limit(paging.limit).offset(paging.offset)).all()
+    return list(rows), int(total)

@@ -1,0 +1,16 @@
+"""Every router, collected in one place."""
+
+from fastapi import APIRouter
+
+from api.routers import auth, contacts, customers, engineers, sites, skills, tickets, users
+
+ALL_ROUTERS: list[APIRouter] = [
+    auth.router,
+    customers.router,
+    sites.router,
+    contacts.router,
+    skills.router,
+    engineers.router,
+    tickets.router,
+    users.router,
+]

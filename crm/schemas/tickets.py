@@ -1,0 +1,90 @@
+"""Ticket schemas, transitions and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from crm.models.enums import Priority, TicketStatus
+from crm.schemas.common import Latitude, Level, Longitude, Strict, Window
+
+
+class RequiredSkill(Strict):
+    code: str = Field(min_length=1, max_length=64, examples=["hvac"])
+    min_level: Level = Field(default=1, examples=[2])
+
+
+class TicketCreate(Strict):
+    customer_id: int
+    site_id: int
+    title: str = Field(min_length=1, max_length=200, examples=["Air conditioner not cooling"])
+    description: str = ""
+    duration_min: int = Field(ge=1, le=24 * 60, examples=[60])
+    priority: Priority = Priority.normal
+    required_skills: list[RequiredSkill] = Field(default_factory=list)
+    windows: list[Window] = Field(default_factory=list, max_length=10)
+    sla_due_at: AwareDatetime | None = None
+
+
+class TicketUpdate(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    duration_min: int | None = Field(default=None, ge=1, le=24 * 60)
+    priority: Priority | None = None
+    required_skills: list[RequiredSkill] | None = None
+    windows: list[Window] | None = Field(default=None, max_length=10)
+    sla_due_at: AwareDatetime | None = None
+    site_id: int | None = None
+
+
+class TicketPublic(BaseModel):
+    id: int
+    customer_id: int
+    site_id: int
+    title: str
+    description: str
+    duration_min: int
+    priority: Priority
+    required_skills: list[RequiredSkill]
+    windows: list[Window]
+    sla_due_at: datetime | None
+    status: TicketStatus
+    engineer_id: int | None
+    planned_start: datetime | None
+    planned_end: datetime | None
+    checkin_far: bool
+    checkin_distance_m: float | None
+    territory_id: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TransitionRequest(Strict):
+    to: TicketStatus = Field(examples=["dispatched"])
+    reason: str | None = Field(default=None, max_length=500)
+    engineer_id: int | None = Field(
+        default=None, description="Required when dispatching a ticket without an engineer."
+    )
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class TicketEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    ticket_id: int
+    at: datetime
+    actor: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    payload: dict[str, Any]
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None
