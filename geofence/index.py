@@ -27,10 +27,10 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geofence.coords import xy_arrays
+from geofence.coords import Bounds, bounds_of, xy_arrays
 from geofence.errors import FenceError
 from geofence.fence import FenceGeometry
-from geofence.measure import areas_km2
+from geofence.measure import areas_km2, metres_to_degrees
 
 __all__ = ["NO_TERRITORY", "FenceIndex", "FenceItem"]
 
@@ -124,6 +124,36 @@ class FenceIndex:
         shapely.prepare(self._geometries)
         self._tree = shapely.STRtree(self._geometries)
 
+    def __reduce__(self) -> tuple[type[FenceIndex], tuple[tuple[FenceItem, ...]]]:
+        # Prepared geometries do not survive pickling; rebuilding from the
+        # items (tens of milliseconds) re-prepares them on the worker.
+        return (FenceIndex, (self._items,))
+
+    def replaced(
+        self, *, upsert: Iterable[FenceItem] = (), remove: Iterable[int] = ()
+    ) -> FenceIndex:
+        """Return a new index with some territories added, changed or removed.
+
+        The index is immutable so that a fence edit can compare the old and the
+        new assignment of the affected sites; this is the edit.
+
+        Parameters
+        ----------
+        upsert : iterable of FenceItem
+            Items to add, or to replace the item with the same id.
+        remove : iterable of int
+            Territory ids to drop (unknown ids are ignored, so a retried delete
+            is harmless).
+
+        Returns
+        -------
+        FenceIndex
+        """
+        upserts = {item.territory_id: item for item in upsert}
+        dropped = set(remove) | set(upserts)
+        kept = [item for item in self._items if item.territory_id not in dropped]
+        return FenceIndex([*kept, *upserts.values()])
+
     # ------------------------------------------------------------ inspection
 
     def __len__(self) -> int:
@@ -148,6 +178,81 @@ class FenceIndex:
     def area_km2(self, territory_id: int) -> float:
         """Return a territory's fence area in km² (computed once, at build)."""
         return float(self._areas[self._rank_of[territory_id]])
+
+    @property
+    def bounds(self) -> Bounds | None:
+        """The lat/lon box of all fences, ``None`` for an empty index."""
+        if not self._items:
+            return None
+        return bounds_of(shapely.geometrycollections(self._geometries))
+
+    # ------------------------------------------------------------- neighbours
+
+    def touching_pairs(self, *, tolerance_m: float = 0.0) -> list[tuple[int, int]]:
+        """Return the pairs of territories whose fences touch or overlap.
+
+        The nightly batch plans touching territories together so engineers can
+        be shared across the border.
+
+        Parameters
+        ----------
+        tolerance_m : float, default 0
+            Also pair fences whose gap is at most this many metres: hand-drawn
+            neighbours rarely share vertices exactly. Converted to degrees at
+            the index's mid latitude, erring on the generous side (see
+            :func:`geofence.metres_to_degrees`).
+
+        Returns
+        -------
+        list of (int, int)
+            ``(smaller id, larger id)`` pairs, sorted, each once.
+        """
+        if len(self._items) < 2:
+            return []
+        if tolerance_m > 0:
+            bounds = self.bounds
+            assert bounds is not None
+            degrees = metres_to_degrees(tolerance_m, lat=(bounds.min_lat + bounds.max_lat) / 2)
+            left, right = self._tree.query(self._geometries, predicate="dwithin", distance=degrees)
+        else:
+            left, right = self._tree.query(self._geometries, predicate="intersects")
+        a, b = self._ids[left], self._ids[right]
+        keep = a < b
+        pairs = np.unique(np.column_stack((a[keep], b[keep])), axis=0)
+        return [(int(p), int(q)) for p, q in pairs.tolist()]
+
+    def touching_groups(self, *, tolerance_m: float = 0.0) -> list[list[int]]:
+        """Return groups of territories connected by touching fences.
+
+        The connected components of :meth:`touching_pairs`: each group can be
+        planned as one problem; territories touching nothing form groups of one.
+
+        Parameters
+        ----------
+        tolerance_m : float, default 0
+            As in :meth:`touching_pairs`.
+
+        Returns
+        -------
+        list of list of int
+            Each group's ids ascending; groups ordered by their smallest id.
+        """
+        parent = {int(t): int(t) for t in self._ids}
+
+        def root(t: int) -> int:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        for a, b in self.touching_pairs(tolerance_m=tolerance_m):
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[int, list[int]] = {}
+        for t in sorted(parent):
+            groups.setdefault(root(t), []).append(t)
+        return sorted(groups.values(), key=lambda group: group[0])
 
     # ----------------------------------------------------------------- lookup
 
@@ -231,7 +336,9 @@ class FenceIndex:
             return best
         # Candidates by bounding box from the STRtree, then the exact test
         # grouped by fence so each prepared fence runs one vectorised
-        # intersects_xy over all its candidate points.
+        # intersects_xy over all its candidate points. (STRtree.query with
+        # predicate="intersects" would prepare the *points*, not the fences:
+        # measured 3.5x slower on the bench city.)
         point_idx, rank = self._tree.query(shapely.points(x[finite], y[finite]))
         point_idx = finite[point_idx]
         by_rank = np.argsort(rank, kind="stable")
