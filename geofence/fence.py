@@ -399,7 +399,9 @@ def _ring_array(ring: Sequence[Any], *, where: dict[str, int]) -> NDArray[np.flo
         array = np.asarray(ring)
     except ValueError:  # ragged
         array = np.empty(0)
-    if array.ndim == 2 and array.shape[1] in (2, 3) and array.dtype.kind in "iuf":
+    numeric = array.ndim == 2 and array.shape[1] in (2, 3) and array.dtype.kind in "iuf"
+    # numpy silently turns JSON true/false into 1/0 next to numbers.
+    if numeric and not any(type(v) is bool for pos in ring for v in pos):
         return array.astype(np.float64, copy=False)
     # Slow path: find the first bad position to say where it is.
     name = _describe(where)
