@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, contacts, customers, engineers, sites, skills, tickets, users
+from api.routers import (
+    auth,
+    contacts,
+    customers,
+    engineers,
+    imports,
+    sites,
+    skills,
+    tickets,
+    users,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +23,5 @@ ALL_ROUTERS: list[APIRouter] = [
     engineers.router,
     tickets.router,
     users.router,
+    imports.router,
 ]
