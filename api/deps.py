@@ -20,6 +20,8 @@ from crm.services.common import ANY_VERSION, Actor
 from crm.settings import Settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+SESSION_COOKIE = "fieldroute_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -49,7 +51,16 @@ def get_current_user(
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> User:
-    token = token or request.cookies.get("fieldroute_token")
+    if not token:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and request.method not in SAFE_METHODS and (
+            request.headers.get("X-Requested-With") != "fieldroute"
+        ):
+            # A cookie rides along on cross-site requests; a custom header cannot
+            # (without a CORS preflight we never grant), so it proves same origin.
+            raise HTTPException(
+                403, "cookie-authenticated writes need the header X-Requested-With: fieldroute"
+            )
     if not token:
         raise _unauthorised("not authenticated: send a bearer token from POST /auth/token")
     claims = read_token(token, settings.resolved_secret_key)
