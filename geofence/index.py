@@ -340,6 +340,8 @@ class FenceIndex:
         # predicate="intersects" would prepare the *points*, not the fences:
         # measured 3.5x slower on the bench city.)
         point_idx, rank = self._tree.query(shapely.points(x[finite], y[finite]))
+        if rank.size == 0:
+            return best
         point_idx = finite[point_idx]
         by_rank = np.argsort(rank, kind="stable")
         point_idx, rank = point_idx[by_rank], rank[by_rank]
