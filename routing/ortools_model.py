@@ -1,0 +1,319 @@
+"""The OR-Tools model: the only module that imports ``ortools``.
+
+Everything about routing indices, callbacks and dimensions stays in here; the rest of the
+package speaks in compiled node numbers (see :mod:`routing.compiled`). Every hot path is a
+registered matrix or unary vector, so no Python code runs per arc during the search.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.compiled import Compiled
+from routing.solution import Status
+
+__all__ = ["RawResult", "SearchConfig", "run_search"]
+
+_STATUS = {
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: Status.NO_SOLUTION,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_SUCCESS: Status.FEASIBLE,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED: (
+        Status.FEASIBLE_PARTIAL
+    ),
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL: Status.NO_SOLUTION,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT: Status.NO_SOLUTION,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID: Status.INVALID,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_INFEASIBLE: Status.INFEASIBLE,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL: Status.OPTIMAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """One search: everything a worker process needs besides the compiled problem."""
+
+    first_solution: str = "automatic"
+    metaheuristic: str = "guided_local_search"
+    time_limit: float = 10.0
+    solution_limit: int | None = None
+    initial_routes: tuple[tuple[int, ...], ...] | None = None  # job nodes per vehicle
+    log_search: bool = False
+    strategy: str = "default"
+    seed: int = 0
+    gls_lambda: float | None = None
+    name: str = ""
+
+
+@dataclass(slots=True)
+class RawResult:
+    """What a search found, in compiled node numbers (plain data: crosses processes)."""
+
+    routes: list[list[int]]
+    objective: int | None
+    status: Status
+    solutions: int
+    elapsed: float
+    history: list[tuple[float, int]] = field(default_factory=list)
+    name: str = ""
+    warm_start_used: bool = False
+
+
+def _int_matrix(m: np.ndarray) -> list[list[int]]:
+    return m.astype(np.int64).tolist()
+
+
+def _search_parameters(config: SearchConfig, time_limit: float) -> object:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, config.first_solution.upper()
+    )
+    if config.metaheuristic == "iterated_local_search":
+        params.use_iterated_local_search = True
+        params.local_search_metaheuristic = (
+            routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        )
+    else:
+        params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic.upper()
+        )
+    params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if config.solution_limit is not None:
+        params.solution_limit = config.solution_limit
+    if config.gls_lambda is not None:
+        params.guided_local_search_lambda_coefficient = config.gls_lambda
+    params.log_search = config.log_search
+    if config.strategy == "vrptw":
+        _tune_vrptw(params)
+    return params
+
+
+def _tune_vrptw(params: object) -> None:
+    """Settings for benchmark-style VRPTW (distance only, every job must go)."""
+    ops = params.local_search_operators  # type: ignore[attr-defined]
+    ops.use_relocate_neighbors = True
+    ops.use_cross_exchange = True
+    ops.use_extended_swap_active = False
+
+
+@dataclass(slots=True)
+class _Model:
+    manager: object
+    routing: object
+    nodes: list[int]  # model node → compiled node
+    index_of: dict[int, int]  # compiled job node → routing index
+
+
+def build_model(c: Compiled, active: Sequence[int]) -> _Model:
+    """The routing model over the ``active`` job nodes (pre-checks removed the others)."""
+    n_a, n_v = len(active), c.n_vehicles
+    nodes = [*active, *(c.start(v) for v in range(n_v)), *(c.end(v) for v in range(n_v))]
+    idx = np.asarray(nodes, dtype=np.intp)
+    starts = [n_a + v for v in range(n_v)]
+    ends = [n_a + n_v + v for v in range(n_v)]
+    manager = pywrapcp.RoutingIndexManager(len(nodes), n_v, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    seconds = c.seconds[np.ix_(idx, idx)]
+    service = c.service[idx]
+    transit = seconds + service[:, None]
+    # An unused technician goes nowhere: start → end costs no time and no money.
+    transit[n_a : n_a + n_v, n_a + n_v :] = 0
+    time_cb = routing.RegisterTransitMatrix(_int_matrix(transit))
+
+    for k, arc in enumerate(c.arc_costs):
+        sub = arc[np.ix_(idx, idx)].copy()
+        sub[n_a : n_a + n_v, n_a + n_v :] = 0
+        cb = routing.RegisterTransitMatrix(_int_matrix(sub))
+        for v in range(n_v):
+            if c.arc_class[v] == k:
+                routing.SetArcCostEvaluatorOfVehicle(cb, v)
+
+    horizon = c.horizon
+    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for v in range(n_v):
+        s0, s1 = c.shift[v]
+        time_dim.CumulVar(routing.Start(v)).SetRange(s0, s1)
+        time_dim.CumulVar(routing.End(v)).SetRange(s0, s1)
+        if c.max_work[v] is not None:
+            time_dim.SetSpanUpperBoundForVehicle(int(c.max_work[v]), v)
+        if c.span_coef[v]:
+            time_dim.SetSpanCostCoefficientForVehicle(int(c.span_coef[v]), v)
+
+    index_of: dict[int, int] = {}
+    copy_dim = None
+    for k, node in enumerate(active):
+        index = manager.NodeToIndex(k)
+        index_of[node] = index
+        cumul = time_dim.CumulVar(index)
+        windows = c.windows[node]
+        if windows:
+            cumul.SetRange(windows[0][0], windows[-1][1])
+            for (_, hi), (lo, _) in itertools.pairwise(windows):
+                if lo - 1 >= hi + 1:
+                    cumul.RemoveInterval(hi + 1, lo - 1)
+        due, sla = c.late_due[node], c.sla_due[node]
+        late_coef, sla_coef = c.late_coef[node], c.sla_coef
+        soft = [(d, w) for d, w in ((due, late_coef), (sla, sla_coef)) if d is not None and w]
+        if len(soft) == 2 and soft[0][0] == soft[1][0]:
+            soft = [(soft[0][0], soft[0][1] + soft[1][1])]
+        if soft:
+            time_dim.SetCumulVarSoftUpperBound(index, int(soft[0][0]), int(soft[0][1]))
+        if len(soft) == 2:
+            # One soft bound per cumul: a copy of the time dimension carries the second.
+            if copy_dim is None:
+                routing.AddDimension(time_cb, horizon, horizon, False, "time_sla")
+                copy_dim = routing.GetDimensionOrDie("time_sla")
+            solver.Add(copy_dim.CumulVar(index) == cumul)
+            copy_dim.SetCumulVarSoftUpperBound(index, int(soft[1][0]), int(soft[1][1]))
+
+    if any(c.breaks):
+        visit = [0] * routing.Size()
+        for node, index in index_of.items():
+            visit[index] = int(c.service[node])
+        for v in range(n_v):
+            if not c.breaks[v]:
+                continue
+            intervals = [
+                solver.FixedDurationIntervalVar(e, lst, d, False, f"break_{v}_{k}")
+                for k, (e, lst, d) in enumerate(c.breaks[v])
+            ]
+            time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit)
+
+    loads = c.load[idx]
+    if int(loads.sum()) > 0 and any(cap is not None for cap in c.capacity):
+        total = int(loads.sum())
+        load_cb = routing.RegisterUnaryTransitVector([int(x) for x in loads])
+        caps = [total if cap is None else int(cap) for cap in c.capacity]
+        routing.AddDimensionWithVehicleCapacity(load_cb, 0, caps, True, "load")
+
+    if any(m is not None for m in c.max_jobs):
+        ones = [1] * n_a + [0] * (2 * n_v)
+        count_cb = routing.RegisterUnaryTransitVector(ones)
+        caps = [n_a if m is None else int(m) for m in c.max_jobs]
+        routing.AddDimensionWithVehicleCapacity(count_cb, 0, caps, True, "jobs")
+
+    if n_a and c.affinity[list(active)].any():
+        cbs: list[int] = []
+        registered: dict[bytes, int] = {}
+        cap = 0
+        for v in range(n_v):
+            vec = np.zeros(len(nodes), dtype=np.int64)
+            vec[:n_a] = c.affinity[list(active), v]
+            key = vec.tobytes()
+            if key not in registered:
+                registered[key] = routing.RegisterUnaryTransitVector([int(x) for x in vec])
+            cbs.append(registered[key])
+            cap = max(cap, int(vec.sum()))
+        routing.AddDimensionWithVehicleTransits(cbs, 0, cap, True, "affinity")
+        routing.GetDimensionOrDie("affinity").SetSpanCostCoefficientForAllVehicles(1)
+
+    if c.balance_coef:
+        routing.AddDimension(time_cb, 0, horizon, True, "work")
+        routing.GetDimensionOrDie("work").SetGlobalSpanCostCoefficient(int(c.balance_coef))
+
+    jobs = c.problem.jobs
+    tech_index = {t.id: v for v, t in enumerate(c.problem.technicians)}
+    for node, index in index_of.items():
+        allowed = [int(v) for v in np.flatnonzero(c.eligible[node])]
+        job = jobs[node]
+        if job.locked_first and job.pinned_to in tech_index:
+            v = tech_index[job.pinned_to]
+            routing.VehicleVar(index).SetValues([v])
+            routing.NextVar(routing.Start(v)).SetValues([index])
+        else:
+            # (SetAllowedVehiclesForIndex's Python binding rejects lists in ortools 9.15;
+            # restricting the vehicle variable is equivalent, -1 meaning "not performed".)
+            if len(allowed) < n_v:
+                routing.VehicleVar(index).SetValues([-1, *allowed])
+            routing.AddDisjunction([index], int(c.penalty[node]))
+
+    return _Model(manager, routing, nodes, index_of)
+
+
+def run_search(
+    c: Compiled,
+    active: Sequence[int],
+    config: SearchConfig,
+    progress: Callable[[float, int, int], None] | None = None,
+    deadline: float | None = None,
+) -> RawResult:
+    """Build the model, search, and return the routes as compiled job nodes.
+
+    Parameters
+    ----------
+    c
+        The compiled problem.
+    active
+        Job nodes that passed the pre-checks.
+    config
+        Strategy, limits, warm start.
+    progress
+        Called as ``progress(elapsed, objective, solutions)`` at each improving solution.
+    deadline
+        ``time.monotonic()`` value the search must end by (defaults to now + time limit).
+    """
+    t0 = time.monotonic()
+    deadline = deadline if deadline is not None else t0 + config.time_limit
+    model = build_model(c, active)
+    routing, manager = model.routing, model.manager
+    params = _search_parameters(config, max(0.05, deadline - time.monotonic()))
+    routing.CloseModelWithParameters(params)
+
+    history: list[tuple[float, int]] = []
+    count = [0]
+
+    def on_solution() -> None:
+        value = int(routing.CostVar().Value())
+        count[0] += 1
+        if not history or value < history[-1][1]:
+            history.append((time.monotonic() - t0, value))
+            if progress is not None:
+                progress(time.monotonic() - t0, value, count[0])
+
+    routing.AddAtSolutionCallback(on_solution)
+
+    warm_used = False
+    assignment = None
+    if config.initial_routes is not None:
+        routes = [
+            [model.index_of[n] for n in r if n in model.index_of] for r in config.initial_routes
+        ]
+        initial = routing.ReadAssignmentFromRoutes(routes, True)
+        if initial is not None:
+            assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+            warm_used = True
+    if assignment is None and not warm_used:
+        assignment = routing.SolveWithParameters(params)
+    status = _STATUS.get(routing.status(), Status.NO_SOLUTION)
+    out_routes: list[list[int]] = []
+    objective = None
+    if assignment is not None:
+        objective = int(assignment.ObjectiveValue())
+        for v in range(c.n_vehicles):
+            index = routing.Start(v)
+            route: list[int] = []
+            index = assignment.Value(routing.NextVar(index))
+            while not routing.IsEnd(index):
+                route.append(model.nodes[manager.IndexToNode(index)])
+                index = assignment.Value(routing.NextVar(index))
+            out_routes.append(route)
+        if status is Status.NO_SOLUTION:
+            status = Status.FEASIBLE
+    return RawResult(
+        routes=out_routes,
+        objective=objective,
+        status=status,
+        solutions=count[0],
+        elapsed=time.monotonic() - t0,
+        history=history,
+        name=config.name,
+        warm_start_used=warm_used,
+    )

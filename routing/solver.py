@@ -1,0 +1,185 @@
+"""``solve``: matrices once, pre-checks, one or several searches, routes with reasons."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matrices
+from routing.domain import Problem
+from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
+from routing.ortools_model import RawResult, SearchConfig, run_search
+from routing.params import SolveParams
+from routing.reasons import analyse_dropped, precheck
+from routing.schedule import evaluate_nodes
+from routing.solution import Progress, Reason, Solution, Status, Unassigned
+
+__all__ = ["portfolio", "solve"]
+
+# Configurations tried by extra workers, strongest first. Each pairs a construction with an
+# improvement phase that explores differently, so independent searches rarely duplicate.
+_PORTFOLIO: tuple[tuple[str, str], ...] = (
+    ("parallel_cheapest_insertion", "guided_local_search"),
+    ("path_cheapest_arc", "guided_local_search"),
+    ("local_cheapest_insertion", "iterated_local_search"),
+    ("savings", "guided_local_search"),
+)
+
+
+def portfolio(params: SolveParams, n: int) -> list[SearchConfig]:
+    """The ``n`` search configurations of a solve: the requested one, then the portfolio."""
+    wanted = (params.first_solution, params.metaheuristic)
+    pairs = [wanted]
+    for pair in _PORTFOLIO:
+        if len(pairs) >= n:
+            break
+        if pair != wanted:
+            pairs.append(pair)
+    while len(pairs) < n:
+        pairs.append(_PORTFOLIO[len(pairs) % len(_PORTFOLIO)])
+    return [
+        SearchConfig(
+            first_solution=fs,
+            metaheuristic=mh,
+            time_limit=params.time_limit,
+            solution_limit=params.solution_limit,
+            log_search=params.log_search,
+            strategy=params.strategy,
+            seed=params.seed + k,
+            name=f"{k}:{fs}+{mh}",
+        )
+        for k, (fs, mh) in enumerate(pairs)
+    ]
+
+
+def _initial_nodes(c: Compiled, params: SolveParams, active: set[int]):
+    if not params.initial_routes:
+        return None
+    job_index = {j.id: i for i, j in enumerate(c.problem.jobs)}
+    routes: list[tuple[int, ...]] = []
+    for tech in c.problem.technicians:
+        ids = params.initial_routes.get(tech.id, ())
+        routes.append(tuple(job_index[j] for j in ids if j in job_index and job_index[j] in active))
+    return tuple(routes)
+
+
+def _run_portfolio(
+    c: Compiled,
+    active: tuple[int, ...],
+    configs: list[SearchConfig],
+    deadline: float,
+    progress,
+) -> list[RawResult]:
+    if len(configs) == 1:
+        return [run_search(c, active, configs[0], progress, deadline)]
+    ctx = multiprocessing.get_context("spawn")
+    results: list[RawResult] = []
+    with ProcessPoolExecutor(max_workers=len(configs) - 1, mp_context=ctx) as pool:
+        futures: list[Future[RawResult]] = [
+            pool.submit(run_search, c, active, cfg, None, deadline) for cfg in configs[1:]
+        ]
+        results.append(run_search(c, active, configs[0], progress, deadline))
+        results.extend(f.result() for f in futures)
+    return results
+
+
+def solve(
+    problem: Problem,
+    matrix: TravelMatrix | Matrices | None = None,
+    params: SolveParams | None = None,
+) -> Solution:
+    """Plan routes for every technician and explain every job left out.
+
+    The travel matrix is computed once, jobs no plan could serve are set aside with their
+    reason, the OR-Tools model searches (several independent processes when
+    ``params.workers > 1``, keeping the best), and every job still unassigned is re-checked
+    against the final routes to say why.
+
+    Parameters
+    ----------
+    problem
+        Technicians, jobs, weights.
+    matrix
+        A provider (default :class:`~routing.matrix.HaversineMatrix`) or ready-made
+        ``Matrices`` over ``problem.locations``.
+    params
+        Time limit, strategies, warm start, progress callback.
+
+    Returns
+    -------
+    Solution
+        Routes with timed stops, unassigned jobs with reasons, objective and status.
+    """
+    params = params or SolveParams()
+    mats = resolve_matrices(problem, matrix if matrix is not None else HaversineMatrix())
+    t0 = time.monotonic()
+    deadline = t0 + params.time_limit
+    c = compile_problem(problem, mats)
+    pre = precheck(c)
+
+    def report(elapsed: float, objective: int, count: int) -> None:
+        if params.progress is not None:
+            params.progress(Progress(time.monotonic() - t0, objective / COST_SCALE, count))
+
+    results: list[RawResult] = []
+    if pre.active and c.n_vehicles:
+        configs = portfolio(params, params.workers)
+        warm = _initial_nodes(c, params, set(pre.active))
+        if warm is not None:
+            configs[0] = _replace_initial(configs[0], warm)
+        results = _run_portfolio(c, pre.active, configs, deadline, report)
+
+    found = [r for r in results if r.objective is not None]
+    best = min(found, key=lambda r: r.objective or 0) if found else None
+    unassigned: dict[int, Unassigned] = dict(pre.unassigned)
+    routes = []
+    if best is not None:
+        assigned = {n for r in best.routes for n in r}
+        dropped = [n for n in pre.active if n not in assigned]
+        unassigned.update(analyse_dropped(c, pre, best.routes, dropped))
+        routes = [evaluate_nodes(c, v, nodes) for v, nodes in enumerate(best.routes) if nodes]
+        status = best.status
+        objective = best.objective / COST_SCALE if best.objective is not None else 0.0
+    elif pre.active and c.n_vehicles:
+        status = results[0].status if results else Status.NO_SOLUTION
+        objective = float("nan")
+        for n in pre.active:
+            unassigned[n] = Unassigned(
+                c.problem.jobs[n].id,
+                Reason.NO_SOLUTION,
+                "The search found no plan within its limits (a job locked as first stop may "
+                "make the day impossible, or the time limit is too short).",
+            )
+    else:
+        status = Status.FEASIBLE
+        objective = 0.0
+    order = {j.id: k for k, j in enumerate(problem.jobs)}
+    return Solution(
+        routes=tuple(routes),
+        unassigned=tuple(sorted(unassigned.values(), key=lambda u: order[u.job_id])),
+        objective=objective,
+        status=status,
+        elapsed=time.monotonic() - t0,
+        solutions_found=sum(r.solutions for r in results),
+        details={
+            "searches": [
+                {
+                    "name": r.name,
+                    "objective": None if r.objective is None else r.objective / COST_SCALE,
+                    "status": r.status.value,
+                    "solutions": r.solutions,
+                    "warm_start_used": r.warm_start_used,
+                    "history": [(round(t, 3), v / COST_SCALE) for t, v in r.history],
+                }
+                for r in results
+            ],
+            "best": best.name if best is not None else None,
+        },
+    )
+
+
+def _replace_initial(cfg: SearchConfig, routes: tuple[tuple[int, ...], ...]) -> SearchConfig:
+    from dataclasses import replace
+
+    return replace(cfg, initial_routes=routes)
