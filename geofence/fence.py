@@ -19,6 +19,7 @@ of the line (a ``MultiPolygon``), which is what RFC 7946 §3.1.9 asks anyway.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -365,7 +366,7 @@ def _parse_ring(ring: Any, *, where: dict[str, int]) -> NDArray[np.float64]:
             f"{name} is not closed: its last position must repeat its first",
             **where,
         )
-    distinct = len(np.unique(xy[:-1], axis=0))
+    distinct = _distinct_points_up_to_3(xy[:-1])
     if len(xy) < 4 or distinct < 3:
         raise FenceError(
             "too_few_points",
@@ -391,6 +392,18 @@ def _parse_ring(ring: Any, *, where: dict[str, int]) -> NDArray[np.float64]:
     return xy
 
 
+def _distinct_points_up_to_3(xy: NDArray[np.float64]) -> int:
+    """Count distinct rows of ``xy``, stopping at 3 (O(n), unlike ``np.unique``)."""
+    if len(xy) == 0:
+        return 0
+    differs = (xy != xy[0]).any(axis=1)
+    if not differs.any():
+        return 1
+    second = xy[int(np.argmax(differs))]
+    third = differs & (xy != second).any(axis=1)
+    return 3 if third.any() else 2
+
+
 def _ring_array(ring: Sequence[Any], *, where: dict[str, int]) -> NDArray[np.float64]:
     # Fast path: a homogeneous numeric array. Strings and other objects would
     # convert with dtype=float ("1.5" -> 1.5), so convert without a dtype first
@@ -401,7 +414,7 @@ def _ring_array(ring: Sequence[Any], *, where: dict[str, int]) -> NDArray[np.flo
         array = np.empty(0)
     numeric = array.ndim == 2 and array.shape[1] in (2, 3) and array.dtype.kind in "iuf"
     # numpy silently turns JSON true/false into 1/0 next to numbers.
-    if numeric and not any(type(v) is bool for pos in ring for v in pos):
+    if numeric and bool not in set(map(type, itertools.chain.from_iterable(ring))):
         return array.astype(np.float64, copy=False)
     # Slow path: find the first bad position to say where it is.
     name = _describe(where)
