@@ -9,6 +9,7 @@ at bind time: guessing its zone is how schedules drift by hours.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,3 +48,18 @@ def version_column() -> sa.Column[int]:
     the second writer gets StaleDataError instead of silently overwriting.
     """
     return sa.Column("version", sa.Integer, nullable=False, server_default="1")
+
+
+def str_enum(enum: type[StrEnum], length: int = 16) -> sa.Enum:
+    """A closed vocabulary stored as VARCHAR, read back as the Python enum.
+
+    Non-native: no database enum type (adding a value needs no migration) and
+    no CHECK constraint; the API validates values on the way in.
+    """
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )

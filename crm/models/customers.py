@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow, version_column
+from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
 from crm.models.enums import Tier
 
 
@@ -18,7 +18,7 @@ class Customer(SQLModel, table=True):
     name: str = Field(max_length=200, index=True)
     phone: str | None = Field(default=None, max_length=32, unique=True)
     licence_no: str | None = Field(default=None, max_length=64, unique=True)
-    tier: Tier = Field(default=Tier.B, sa_type=sa.String(1))
+    tier: Tier = Field(default=Tier.B, sa_type=str_enum(Tier, 1))
     notes: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

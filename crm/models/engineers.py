@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow, version_column
+from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
 from crm.models.enums import TerritoryRole
 
 
@@ -94,4 +94,4 @@ class EngineerTerritory(SQLModel, table=True):
 
     engineer_id: int = Field(foreign_key="engineer.id", primary_key=True)
     territory_id: int = Field(foreign_key="territory.id", primary_key=True, index=True)
-    role: TerritoryRole = Field(default=TerritoryRole.primary, sa_type=sa.String(16))
+    role: TerritoryRole = Field(default=TerritoryRole.primary, sa_type=str_enum(TerritoryRole))

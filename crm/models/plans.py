@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow
+from crm.coltypes import UTCDateTime, str_enum, utcnow
 from crm.models.enums import PlanStatus
 
 
@@ -17,7 +17,7 @@ class Plan(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     day: date = Field(index=True)
-    status: PlanStatus = Field(default=PlanStatus.draft, sa_type=sa.String(16), index=True)
+    status: PlanStatus = Field(default=PlanStatus.draft, sa_type=str_enum(PlanStatus), index=True)
     scope: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     progress: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     totals: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

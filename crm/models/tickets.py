@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow, version_column
+from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
 from crm.models.enums import Priority, TicketStatus
 
 
@@ -21,11 +21,13 @@ class Ticket(SQLModel, table=True):
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=sa.Text)
     duration_min: int = Field(ge=1)
-    priority: Priority = Field(default=Priority.normal, sa_type=sa.String(16), index=True)
+    priority: Priority = Field(default=Priority.normal, sa_type=str_enum(Priority), index=True)
     sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    status: TicketStatus = Field(default=TicketStatus.new, sa_type=sa.String(16), index=True)
+    status: TicketStatus = Field(
+        default=TicketStatus.new, sa_type=str_enum(TicketStatus), index=True
+    )
     # The status a ticket on hold returns to.
-    held_from: TicketStatus | None = Field(default=None, sa_type=sa.String(16))
+    held_from: TicketStatus | None = Field(default=None, sa_type=str_enum(TicketStatus))
     engineer_id: int | None = Field(default=None, foreign_key="engineer.id", index=True)
     planned_start: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     planned_end: datetime | None = Field(default=None, sa_type=UTCDateTime)

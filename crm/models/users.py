@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow, version_column
+from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
 from crm.models.enums import Role
 
 
@@ -19,7 +19,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=100, unique=True)
     password_hash: str = Field(max_length=200)
-    role: Role = Field(sa_type=sa.String(16))
+    role: Role = Field(sa_type=str_enum(Role))
     engineer_id: int | None = Field(default=None, foreign_key="engineer.id", unique=True)
     active: bool = True
     failed_logins: int = 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:45:13.381653
+Create Date: 2026-11-25 07:52:10.016725
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("licence_no", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("tier", sa.String(length=1), nullable=False),
+        sa.Column("tier", sa.Enum("A", "B", "C", name="tier", native_enum=False), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("created_at", crm.coltypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", crm.coltypes.UTCDateTime(timezone=True), nullable=False),
@@ -64,7 +64,21 @@ def upgrade() -> None:
         "plan",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "running",
+                "draft",
+                "published",
+                "superseded",
+                "failed",
+                "cancelled",
+                name="planstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("scope", sa.JSON(), nullable=False),
         sa.Column("progress", sa.JSON(), nullable=False),
         sa.Column("totals", sa.JSON(), nullable=False),
@@ -145,7 +159,11 @@ def upgrade() -> None:
         "engineer_territory",
         sa.Column("engineer_id", sa.Integer(), nullable=False),
         sa.Column("territory_id", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("primary", "secondary", name="territoryrole", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["engineer_id"],
             ["engineer.id"],
@@ -271,7 +289,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("admin", "dispatcher", "engineer", name="role", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("engineer_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
@@ -341,10 +363,52 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("duration_min", sa.Integer(), nullable=False),
-        sa.Column("priority", sa.String(length=16), nullable=False),
+        sa.Column(
+            "priority",
+            sa.Enum(
+                "urgent", "high", "normal", "low", name="priority", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
         sa.Column("sla_due_at", crm.coltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("held_from", sa.String(length=16), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "new",
+                "scheduled",
+                "dispatched",
+                "accepted",
+                "travelling",
+                "on_site",
+                "completed",
+                "declined",
+                "on_hold",
+                "cancelled",
+                name="ticketstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "held_from",
+            sa.Enum(
+                "new",
+                "scheduled",
+                "dispatched",
+                "accepted",
+                "travelling",
+                "on_site",
+                "completed",
+                "declined",
+                "on_hold",
+                "cancelled",
+                name="ticketstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=True,
+        ),
         sa.Column("engineer_id", sa.Integer(), nullable=True),
         sa.Column("planned_start", crm.coltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("planned_end", crm.coltypes.UTCDateTime(timezone=True), nullable=True),
