@@ -12,6 +12,11 @@ field (so neighbours' borders differ by a few metres: slivers of overlap and
 gap, as in hand-drawn data), 5 % of fences enlarged by ~200 m with a higher
 priority (overlaps), 5 % with a hole (a park nobody covers).
 
+Also printed, without targets: parsing all fences from a GeoJSON
+FeatureCollection (what loading them from storage costs), and the pure part
+of re-assigning 100,000 sites after one fence edit (affected box, lookup of
+the sites inside it, diff) which the SQLite wiring builds on.
+
 Run: ``.venv/bin/python bench/geofence.py [--json] [--points N] [--fences N]``
 """
 
@@ -38,7 +43,16 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from geofence import FenceIndex, FenceItem, fence_from_shapely  # noqa: E402
+from geofence import (  # noqa: E402
+    FenceIndex,
+    FenceItem,
+    affected_bounds,
+    diff_assignment,
+    feature_collection,
+    fence_from_shapely,
+    fence_to_feature,
+    parse_fences,
+)
 
 BUILD_TARGET_S = 1.0
 LOOKUP_TARGET_S = 3.0
@@ -110,6 +124,27 @@ def make_city(n_fences: int, n_points: int, seed: int = 7) -> City:
     return City(items=items, lat=plat, lon=plon)
 
 
+def _reassign_one_edit(
+    index: FenceIndex, city: City, old_ids: NDArray[np.int64], n_sites: int
+) -> object:
+    """One fence grows by ~300 m: re-assign the sites its edit can affect.
+
+    ``old_ids`` stand for the territories stored before the edit; what is
+    timed is the edit of the index, the box filter, the lookup of the sites
+    in the box and the diff.
+    """
+    lat, lon = city.lat[:n_sites], city.lon[:n_sites]
+    item = next(iter(index))
+    edited = FenceItem(item.territory_id, shapely.buffer(item.geometry, 0.003), item.priority)
+    new_index = index.replaced(upsert=[edited])
+    bounds = affected_bounds(item.geometry, edited.geometry)
+    assert bounds is not None
+    mask = bounds.contains(lat=lat, lon=lon)
+    new_ids = old_ids.copy()
+    new_ids[mask] = new_index.assign(lat=lat[mask], lon=lon[mask])
+    return diff_assignment(old_ids, new_ids)
+
+
 def _best_of(fn, repeat: int) -> tuple[float, list[float], object]:  # type: ignore[no-untyped-def]
     times = []
     result = None
@@ -134,13 +169,26 @@ def main(argv: list[str] | None = None) -> int:
     generate_s = time.perf_counter() - start
     vertices = np.array([shapely.get_num_coordinates(i.geometry) for i in city.items])
 
+    collection = feature_collection(
+        fence_to_feature(item.geometry, feature_id=item.territory_id) for item in city.items
+    )
+    parse_s, _, _ = _best_of(lambda: parse_fences(collection), 1)
+
     build_s, build_runs, index = _best_of(lambda: FenceIndex(city.items), args.repeat)
     assert isinstance(index, FenceIndex)
     lookup_s, lookup_runs, ids = _best_of(
         lambda: index.assign(lat=city.lat, lon=city.lon), args.repeat
     )
     assert isinstance(ids, np.ndarray)
+    n_sites = min(100_000, len(city.lat))
+    stored = index.assign(lat=city.lat[:n_sites], lon=city.lon[:n_sites])
+    reassign_s, _, diff = _best_of(
+        lambda: _reassign_one_edit(index, city, stored, n_sites), args.repeat
+    )
     load = os.getloadavg()
+    holes = sum(
+        len(p.interiors) > 0 for item in city.items for p in shapely.get_parts(item.geometry)
+    )
 
     report = {
         "fences": len(city.items),
@@ -149,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "vertices_max": int(vertices.max()),
         "points": len(city.lat),
         "assigned_fraction": float((ids >= 0).mean()),
+        "fences_with_holes": int(holes),
+        "fences_priority_raised": sum(item.priority > 0 for item in city.items),
         "generate_s": round(generate_s, 3),
         "build_s": round(build_s, 4),
         "build_runs_s": [round(t, 4) for t in build_runs],
@@ -159,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         "lookup_target_s": LOOKUP_TARGET_S,
         "lookup_ratio": round(lookup_s / LOOKUP_TARGET_S, 3),
         "points_per_s": round(len(city.lat) / lookup_s),
+        "parse_geojson_s": round(parse_s, 3),
+        "reassign_100k_pure_s": round(reassign_s, 4),
+        "reassign_100k_moved": diff.moved if hasattr(diff, "moved") else None,
         "loadavg_1_5_15": [round(x, 2) for x in load],
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -171,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"city: {report['fences']} fences, vertices min/median/max "
         f"{report['vertices_min']}/{report['vertices_median']:.0f}/{report['vertices_max']}, "
-        f"{report['points']:,} points ({report['assigned_fraction']:.1%} inside a fence); "
+        f"{report['fences_with_holes']} with holes, {report['fences_priority_raised']} "
+        f"overlapping with raised priority; {report['points']:,} points "
+        f"({report['assigned_fraction']:.1%} inside a fence); "
         f"generated in {generate_s:.1f} s"
     )
     print(
@@ -182,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         f"lookup 1e6    {lookup_s:7.3f} s  target {LOOKUP_TARGET_S:.1f} s  "
         f"ratio {report['lookup_ratio']:.3f}  ({report['points_per_s']:,} points/s, "
         f"runs {report['lookup_runs_s']})"
+    )
+    print(
+        f"not targeted: parse {report['fences']} fences from GeoJSON {parse_s:.3f} s; "
+        f"re-assign 100k sites after one edit (pure part) {reassign_s:.4f} s, "
+        f"{report['reassign_100k_moved']} moved"
     )
     print(
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cpus; "
