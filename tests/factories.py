@@ -40,8 +40,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def headers_for(client: TestClient, engine: Engine, role: Role, engineer_id: int | None = None
-                ) -> dict[str, str]:
+def headers_for(
+    client: TestClient, engine: Engine, role: Role, engineer_id: int | None = None
+) -> dict[str, str]:
     return login(client, make_user(engine, role, engineer_id))
 
 
@@ -74,10 +75,16 @@ def engineer(client: TestClient, h: dict[str, str], **kw: Any) -> dict[str, Any]
     return r.json()
 
 
-def ticket(client: TestClient, h: dict[str, str], customer_id: int, site_id: int, **kw: Any
-           ) -> dict[str, Any]:
-    body = {"customer_id": customer_id, "site_id": site_id, "title": "Fix it",
-            "duration_min": 60, **kw}
+def ticket(
+    client: TestClient, h: dict[str, str], customer_id: int, site_id: int, **kw: Any
+) -> dict[str, Any]:
+    body = {
+        "customer_id": customer_id,
+        "site_id": site_id,
+        "title": "Fix it",
+        "duration_min": 60,
+        **kw,
+    }
     r = client.post("/tickets", json=body, headers=h)
     assert r.status_code == 201, r.text
     return r.json()

@@ -44,8 +44,9 @@ def test_missing_and_bad_tokens_are_401(client: TestClient) -> None:
 def test_expired_token_is_refused(client: TestClient, engine: Engine, settings) -> None:
     """A token past its expiry is refused even though its signature is right."""
     make_user(engine, Role.admin)
-    token = issue_token(user_id=1, role="admin", secret=settings.resolved_secret_key,
-                        ttl=timedelta(seconds=-5))
+    token = issue_token(
+        user_id=1, role="admin", secret=settings.resolved_secret_key, ttl=timedelta(seconds=-5)
+    )
     r = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and "expired" in r.json()["detail"]
 
@@ -54,8 +55,10 @@ def test_repeated_failures_lock_the_account(client: TestClient, engine: Engine, 
     """After the allowed number of failures even the right password gets 429 for a while."""
     name = make_user(engine, Role.dispatcher)
     for _ in range(settings.login_max_failures):
-        assert client.post("/auth/token", data={"username": name, "password": "x" * 9}
-                           ).status_code == 401
+        assert (
+            client.post("/auth/token", data={"username": name, "password": "x" * 9}).status_code
+            == 401
+        )
     r = client.post("/auth/token", data={"username": name, "password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
@@ -67,7 +70,10 @@ def test_disabled_user_token_stops_working(client: TestClient, engine: Engine) -
     h = login(client, name)
     users = client.get("/users", headers=admin).json()["data"]
     target = next(u for u in users if u["username"] == name)
-    r = client.patch(f"/users/{target['id']}", json={"active": False},
-                     headers={**admin, "If-Match": f'"{target["version"]}"'})
+    r = client.patch(
+        f"/users/{target['id']}",
+        json={"active": False},
+        headers={**admin, "If-Match": f'"{target["version"]}"'},
+    )
     assert r.status_code == 200
     assert client.get("/customers", headers=h).status_code == 401

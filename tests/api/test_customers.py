@@ -26,8 +26,11 @@ def test_licence_duplicates_are_409_on_update_too(client: TestClient, engine: En
     a = f.customer(client, h, licence_no="91310000 ma1fl0xq2k")
     assert a["licence_no"] == "91310000MA1FL0XQ2K"
     b = f.customer(client, h)
-    r = client.patch(f"/customers/{b['id']}", json={"licence_no": "91310000MA1FL0XQ2K"},
-                     headers={**h, "If-Match": f'"{b["version"]}"'})
+    r = client.patch(
+        f"/customers/{b['id']}",
+        json={"licence_no": "91310000MA1FL0XQ2K"},
+        headers={**h, "If-Match": f'"{b["version"]}"'},
+    )
     assert r.status_code == 409 and r.json()["existing_id"] == a["id"]
 
 
@@ -99,10 +102,12 @@ def test_delete_needs_if_match_and_refuses_with_tickets(client: TestClient, engi
     f.ticket(client, h, c["id"], s["id"])
     etag = f'"{c["version"]}"'
     assert client.delete(f"/customers/{c['id']}", headers=h).status_code == 428
-    assert client.delete(f"/customers/{c['id']}", headers={**h, "If-Match": etag}
-                         ).status_code == 409
+    assert (
+        client.delete(f"/customers/{c['id']}", headers={**h, "If-Match": etag}).status_code == 409
+    )
     lonely = f.customer(client, h)
-    r = client.delete(f"/customers/{lonely['id']}",
-                      headers={**h, "If-Match": f'"{lonely["version"]}"'})
+    r = client.delete(
+        f"/customers/{lonely['id']}", headers={**h, "If-Match": f'"{lonely["version"]}"'}
+    )
     assert r.status_code == 204
     assert client.get(f"/customers/{lonely['id']}", headers=h).status_code == 404

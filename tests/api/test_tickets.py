@@ -26,7 +26,11 @@ def test_create_with_skills_and_windows(client: TestClient, engine: Engine) -> N
     h, c, s = _setup(client, engine)
     f.skill(client, h, "hvac")
     t = f.ticket(
-        client, h, c["id"], s["id"], priority="urgent",
+        client,
+        h,
+        c["id"],
+        s["id"],
+        priority="urgent",
         required_skills=[{"code": "hvac", "min_level": 3}],
         windows=[{"start": f.at(14), "end": f.at(16)}, {"start": f.at(9), "end": f.at(11)}],
         sla_due_at=f.at(18),
@@ -49,12 +53,15 @@ def test_unknown_skill_site_of_other_customer_and_bad_windows(
     assert r.status_code == 422 and "nope" in r.json()["detail"]
     r = client.post("/tickets", json={**base, "customer_id": other["id"]}, headers=h)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "site_id"]
-    r = client.post("/tickets", json={**base, "windows": [{"start": f.at(12), "end": f.at(11)}]},
-                    headers=h)
+    r = client.post(
+        "/tickets", json={**base, "windows": [{"start": f.at(12), "end": f.at(11)}]}, headers=h
+    )
     assert r.status_code == 422
-    r = client.post("/tickets", json={**base, "windows": [{"start": "2026-12-01T09:00:00",
-                                                           "end": "2026-12-01T10:00:00"}]},
-                    headers=h)
+    r = client.post(
+        "/tickets",
+        json={**base, "windows": [{"start": "2026-12-01T09:00:00", "end": "2026-12-01T10:00:00"}]},
+        headers=h,
+    )
     assert r.status_code == 422, "naive timestamps must be refused"
     overlapping = [{"start": f.at(9), "end": f.at(11)}, {"start": f.at(10), "end": f.at(12)}]
     r = client.post("/tickets", json={**base, "windows": overlapping}, headers=h)
@@ -91,8 +98,7 @@ def test_every_transition_pair(client: TestClient, engine: Engine) -> None:
                     r.status_code == 409
                     and r.json()["allowed"] == list(allowed_from(current, S.scheduled))
                     if current is S.on_hold
-                    else r.status_code == 409
-                    and r.json()["allowed"] == list(allowed_from(current))
+                    else r.status_code == 409 and r.json()["allowed"] == list(allowed_from(current))
                 )
                 with Session(engine) as session:
                     row = session.get(Ticket, t["id"])
@@ -120,8 +126,9 @@ def test_full_lifecycle_records_every_step(client: TestClient, engine: Engine) -
     pairs = [(e["from_status"], e["to_status"]) for e in events if e["kind"] == "transition"]
     assert pairs == list(zip(["new", *steps[:-1]], steps, strict=True))
     assert all(e["actor"].startswith("dispatcher") for e in events)
-    assert client.patch(f"/tickets/{t['id']}", json={"title": "late edit"},
-                        headers={**h, "If-Match": '"99"'}).status_code in (409, 412)
+    assert client.patch(
+        f"/tickets/{t['id']}", json={"title": "late edit"}, headers={**h, "If-Match": '"99"'}
+    ).status_code in (409, 412)
 
 
 def test_decline_needs_reason_and_returns_to_pool(client: TestClient, engine: Engine) -> None:
@@ -146,8 +153,10 @@ def test_hold_and_resume(client: TestClient, engine: Engine) -> None:
     t = f.ticket(client, h, c["id"], s["id"])
     url = f"/tickets/{t['id']}/transitions"
     client.post(url, json={"to": "scheduled", "engineer_id": eng["id"]}, headers=h)
-    assert client.post(url, json={"to": "on_hold", "reason": "parts"}, headers=h).json()[
-        "status"] == "on_hold"
+    assert (
+        client.post(url, json={"to": "on_hold", "reason": "parts"}, headers=h).json()["status"]
+        == "on_hold"
+    )
     r = client.post(url, json={"to": "accepted"}, headers=h)
     assert r.status_code == 409 and "scheduled" in r.json()["allowed"]
     assert client.post(url, json={"to": "scheduled"}, headers=h).json()["status"] == "scheduled"
@@ -164,8 +173,11 @@ def test_inactive_engineer_cannot_be_dispatched(client: TestClient, engine: Engi
         session.add(row)
         session.commit()
     t = f.ticket(client, h, c["id"], s["id"])
-    r = client.post(f"/tickets/{t['id']}/transitions",
-                    json={"to": "dispatched", "engineer_id": eng["id"]}, headers=h)
+    r = client.post(
+        f"/tickets/{t['id']}/transitions",
+        json={"to": "dispatched", "engineer_id": eng["id"]},
+        headers=h,
+    )
     assert r.status_code == 422
 
 

@@ -31,8 +31,11 @@ def test_garbage_is_refused_with_a_reason(raw: str) -> None:
         normalise_phone(raw)
 
 
-@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
-       st.sampled_from(["", " ", "-"]), st.sampled_from(["", "+86", "0086", "+86 "]))
+@given(
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.sampled_from(["", " ", "-"]),
+    st.sampled_from(["", "+86", "0086", "+86 "]),
+)
 def test_normalisation_is_idempotent(number: str, sep: str, prefix: str) -> None:
     """Normalising a normalised number changes nothing, whatever it was typed like."""
     spaced = sep.join([number[:3], number[3:7], number[7:]])
