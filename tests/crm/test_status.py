@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from crm.models import TicketStatus as S
@@ -13,7 +15,7 @@ ALL = list(S)
 def test_happy_path_is_allowed_step_by_step() -> None:
     """new → scheduled → dispatched → accepted → travelling → on_site → completed."""
     path = [S.new, S.scheduled, S.dispatched, S.accepted, S.travelling, S.on_site, S.completed]
-    for a, b in zip(path, path[1:], strict=False):
+    for a, b in itertools.pairwise(path):
         assert b in allowed_from(a), (a, b)
 
 
