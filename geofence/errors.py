@@ -28,6 +28,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "invalid_geometry": "another OGC validity problem (e.g. a hole outside its shell)",
     "duplicate_territory": "the same territory id was given twice to an index",
     "bad_territory_id": "a territory id that is not a non-negative integer",
+    "bad_priority": "a territory priority that is not an integer",
 }
 
 

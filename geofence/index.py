@@ -76,8 +76,9 @@ class FenceIndex:
     ------
     FenceError
         ``duplicate_territory`` if an id repeats, ``bad_territory_id`` if an id
-        is not a non-negative integer, ``wrong_type``/``empty_geometry`` for a
-        geometry that is not a non-empty polygon.
+        is not a non-negative integer, ``bad_priority`` if a priority is not an
+        integer, ``wrong_type``/``empty_geometry``/``invalid_geometry`` for a
+        geometry that is not a non-empty valid polygon.
     """
 
     def __init__(self, items: Iterable[FenceItem]) -> None:
@@ -108,8 +109,28 @@ class FenceIndex:
                 raise FenceError(
                     "empty_geometry", f"territory {tid} has an empty fence", territory_id=int(tid)
                 )
+            priority = item.priority
+            if not isinstance(priority, int | np.integer) or isinstance(priority, bool):
+                raise FenceError(
+                    "bad_priority",
+                    f"territory {tid}: priority {priority!r} is not an integer",
+                    territory_id=int(tid),
+                )
 
         geometries = np.array([item.geometry for item in items], dtype=object)
+        # Point-in-polygon answers on an invalid polygon are meaningless, and
+        # stored fences can be edited behind parse_fence's back: check (cheap).
+        invalid = np.flatnonzero(~shapely.is_valid(geometries).astype(bool))
+        if invalid.size:
+            bad = items[int(invalid[0])]
+            reason = shapely.is_valid_reason(bad.geometry)
+            raise FenceError(
+                "invalid_geometry",
+                f"territory {bad.territory_id}: the fence is not valid ({reason}); "
+                "load fences through parse_fence",
+                territory_id=int(bad.territory_id),
+                reason=reason,
+            )
         ids = np.array([item.territory_id for item in items], dtype=np.int64)
         priorities = np.array([item.priority for item in items], dtype=np.int64)
         areas = areas_km2(geometries) if len(items) else np.empty(0)

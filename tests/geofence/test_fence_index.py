@@ -143,10 +143,13 @@ def test_vectorised_matches_single_lookups() -> None:
         ([FenceItem(True, box(5, 5, 6, 6))], "bad_territory_id"),
         ([FenceItem(3, shapely.Point(0, 0))], "wrong_type"),  # type: ignore[arg-type]
         ([FenceItem(3, Polygon())], "empty_geometry"),
+        ([FenceItem(3, Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]))], "invalid_geometry"),
+        ([FenceItem(3, box(5, 5, 6, 6), priority=1.5)], "bad_priority"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_items_are_rejected(items: list[FenceItem], code: str) -> None:
-    """Duplicate or negative ids and non-polygon or empty fences raise FenceError."""
+    """Duplicate or negative ids, fractional priorities, and non-polygon, empty or
+    invalid fences raise FenceError."""
     with pytest.raises(FenceError) as info:
         FenceIndex(items)
     assert info.value.code == code
