@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -19,6 +19,8 @@ from routing.compiled import Compiled
 from routing.solution import Status
 
 __all__ = ["RawResult", "SearchConfig", "run_search"]
+
+TINY = 3  # jobs; see run_search
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: Status.NO_SOLUTION,
@@ -264,6 +266,10 @@ def run_search(
     deadline = deadline if deadline is not None else t0 + config.time_limit
     model = build_model(c, active)
     routing, manager = model.routing, model.manager
+    if len(active) <= TINY and config.metaheuristic != "greedy_descent":
+        # A metaheuristic on a handful of jobs has nothing left to explore once the first
+        # local optimum is reached, yet would run until the time limit: descend and stop.
+        config = replace(config, metaheuristic="greedy_descent")
     params = _search_parameters(config, max(0.05, deadline - time.monotonic()))
     routing.CloseModelWithParameters(params)
 
