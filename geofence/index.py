@@ -7,7 +7,8 @@ on a border two fences share, the winner is decided by one total order, the
 1. higher ``priority`` first (a dispatcher raises a fence's priority to
    carve an exception out of its neighbours, e.g. a hospital campus served
    by a specialist team inside a district);
-2. then smaller area (the more specific fence wins when priorities tie);
+2. then smaller area (the more specific fence wins when priorities tie),
+   compared to the square metre (km² rounded to 6 decimals);
 3. then lower ``territory_id`` (an arbitrary but stable last resort).
 
 Because the order is total and does not depend on the order items were
@@ -135,11 +136,12 @@ class FenceIndex:
         priorities = np.array([item.priority for item in items], dtype=np.int64)
         areas = areas_km2(geometries) if len(items) else np.empty(0)
         # Rank order: priority desc, area asc, id asc (lexsort: last key first).
-        order = np.lexsort((ids, areas, -priorities))
+        # Areas are compared to the square metre, so that two copies of a shape
+        # whose float areas differ in the last bits tie and fall to the id.
+        order = np.lexsort((ids, np.round(areas, 6), -priorities))
         self._items: tuple[FenceItem, ...] = tuple(items[i] for i in order)
         self._geometries: NDArray[np.object_] = geometries[order]
         self._ids: NDArray[np.int64] = ids[order]
-        self._priorities: NDArray[np.int64] = priorities[order]
         self._areas: NDArray[np.float64] = areas[order]
         self._rank_of: dict[int, int] = {int(t): r for r, t in enumerate(self._ids)}
         shapely.prepare(self._geometries)

@@ -64,6 +64,16 @@ def test_priority_beats_area_and_area_beats_id() -> None:
     assert FenceIndex([twin, small, big0]).territories_at(lat=5, lon=5) == [2, 3, 1]
 
 
+def test_same_shape_drawn_differently_ties_to_lower_id() -> None:
+    """Two copies of one shape (other start vertex, other winding) tie on area: lower id."""
+    shape = shapely.Point(2.35, 48.85).buffer(0.01)
+    coords = list(shape.exterior.coords)[:-1]
+    redrawn = Polygon((coords[7:] + coords[:7])[::-1])
+    for first, second in ((5, 6), (6, 5)):
+        index = FenceIndex([FenceItem(first, shape), FenceItem(second, redrawn)])
+        assert index.lookup(lat=48.85, lon=2.35) == 5
+
+
 def test_negative_priority_loses_to_default() -> None:
     """A fence with priority -1 (a fallback region) loses to any default fence."""
     fallback = FenceItem(1, box(0, 0, 10, 10), priority=-1)

@@ -40,8 +40,10 @@ def lat_of(v: float) -> float:
 
 
 def winner(items: list[FenceItem], covering: list[FenceItem]) -> int:
-    """The documented rule: priority desc, area asc, id asc."""
-    best = min(covering, key=lambda i: (-i.priority, area_km2(i.geometry), i.territory_id))
+    """The documented rule: priority desc, area asc (to the m²), id asc."""
+    best = min(
+        covering, key=lambda i: (-i.priority, round(area_km2(i.geometry), 6), i.territory_id)
+    )
     return best.territory_id
 
 
