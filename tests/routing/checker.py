@@ -49,9 +49,6 @@ def check_route(problem: Problem, matrices: Matrices, route: Route) -> list[str]
             errs.append(f"{tag}: {job.id} is pinned to {job.pinned_to}")
         if job.locked_first and pos != 0:
             errs.append(f"{tag}: locked {job.id} at position {pos}")
-    for job in problem.jobs:
-        if job.locked_first and job.pinned_to == tech.id and route.stops[0].job_id != job.id:
-            errs.append(f"{tag}: locked {job.id} is not the first stop")
     if tech.max_jobs is not None and len(route.stops) > tech.max_jobs:
         errs.append(f"{tag}: {len(route.stops)} jobs > max_jobs {tech.max_jobs}")
     load = sum(jobs[s.job_id].load for s in route.stops if s.job_id in jobs)
