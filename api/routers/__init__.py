@@ -8,6 +8,7 @@ from api.routers import (
     customers,
     engineers,
     imports,
+    me,
     sites,
     skills,
     tickets,
@@ -24,4 +25,5 @@ ALL_ROUTERS: list[APIRouter] = [
     tickets.router,
     users.router,
     imports.router,
+    me.router,
 ]
