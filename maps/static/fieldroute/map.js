@@ -1,0 +1,387 @@
+/*
+ * fieldroute map page: fills the layers folium declared from the page's JSON
+ * (the same JSON GET /map/data returns) and runs the dispatcher's actions
+ * against the JSON API.
+ *
+ * Why plain JavaScript and no framework: the page is one map and one panel;
+ * every HTML string it inserts was built and escaped by the server
+ * (maps/popups.py, maps/panel.py); anything built here from API answers uses
+ * textContent. Requests are same-origin, carry the session cookie and the
+ * X-Requested-With header the API asks of cookie-authenticated writes.
+ */
+(function () {
+  "use strict";
+
+  var RINGS = {
+    open: { color: "#111111", weight: 2 },
+    held: { color: "#777777", weight: 2, dashArray: "2 3" },
+    planned: { color: "#ffffff", weight: 1.5 },
+    active: { color: "#6f42c1", weight: 3 },
+    done: { color: "#2ca02c", weight: 2 },
+    cancelled: { color: "#999999", weight: 1, dashArray: "2 3" }
+  };
+
+  var S = null; // the page's state, set by mount()
+
+  function byId(id) { return document.getElementById(id); }
+
+  function toLatLng(coords) { return L.latLng(coords[1], coords[0]); } // GeoJSON is [lon, lat]
+
+  function status(text, kind) {
+    var el = byId("fr-status");
+    if (!el) { return; }
+    el.textContent = text || "";
+    el.className = "fr-status" + (kind ? " fr-status-" + kind : "");
+  }
+
+  function ticketStyle(p, canvas) {
+    var ring = RINGS[p.ring] || RINGS.open;
+    var style = {
+      radius: p.priority === "urgent" ? 8 : 6,
+      fillColor: p.colour,
+      fillOpacity: p.ring === "done" || p.ring === "cancelled" ? 0.35 : 0.9,
+      color: ring.color,
+      weight: ring.weight,
+      dashArray: ring.dashArray || null,
+      className: "fr-ticket fr-ticket-" + p.ring
+    };
+    if (canvas) { style.renderer = S.canvas; }
+    return style;
+  }
+
+  function clearGroup(group) { if (group) { group.clearLayers(); } }
+
+  function drawTickets(fc) {
+    var canvas = S.options.tickets === "canvas";
+    var markers = [];
+    S.tickets = {};
+    clearGroup(S.layers.tickets);
+    clearGroup(S.layers.unassigned);
+    clearGroup(S.layers.outside);
+    fc.features.forEach(function (f) {
+      var p = f.properties;
+      var at = toLatLng(f.geometry.coordinates);
+      var m = L.circleMarker(at, ticketStyle(p, canvas)).bindPopup(p.popup, { maxWidth: 340 });
+      m.frTicket = p.id;
+      markers.push(m);
+      S.tickets[p.id] = m;
+      if (p.unassigned && S.layers.unassigned) {
+        var u = L.circleMarker(at, {
+          radius: 12, color: p.colour, weight: 3, fill: true, fillOpacity: 0.15,
+          className: "fr-unassigned-marker"
+        }).bindPopup(p.popup, { maxWidth: 340 });
+        u.frTicket = p.id;
+        S.layers.unassigned.addLayer(u);
+        S.tickets[p.id] = u;
+      }
+      if (p.outside && S.layers.outside) {
+        S.layers.outside.addLayer(L.circleMarker(at, {
+          radius: 15, color: "#e00000", weight: 2, dashArray: "4 3", fill: false,
+          interactive: false, className: "fr-outside-marker"
+        }));
+      }
+    });
+    if (S.layers.tickets.addLayers) {
+      S.layers.tickets.addLayers(markers); // markercluster: one bulk insert
+    } else {
+      markers.forEach(function (m) { S.layers.tickets.addLayer(m); });
+    }
+  }
+
+  function drawEngineers(fc) {
+    clearGroup(S.layers.engineers);
+    S.engineers = {};
+    fc.features.forEach(function (f) {
+      var p = f.properties;
+      var icon = L.AwesomeMarkers.icon({
+        icon: p.icon, prefix: "fa", markerColor: p.marker, iconColor: p.colour,
+        extraClasses: "fr-engineer-glyph"
+      });
+      var m = L.marker(toLatLng(f.geometry.coordinates), {
+        icon: icon, title: p.name, riseOnHover: true, zIndexOffset: 500
+      }).bindPopup(p.popup, { maxWidth: 340 });
+      m.on("add", function () {
+        var el = m.getElement();
+        if (el) { el.classList.add("fr-engineer", "fr-engineer-" + p.status); el.dataset.engineer = p.id; }
+      });
+      S.layers.engineers.addLayer(m);
+      S.engineers[p.id] = { marker: m, name: p.name, colour: p.colour };
+    });
+  }
+
+  function routeGroup(engineerId, name) {
+    var key = String(engineerId);
+    if (!S.routes[key]) {
+      S.routes[key] = L.featureGroup().addTo(S.map);
+      if (S.control) { S.control.addOverlay(S.routes[key], "Route · " + name); }
+    }
+    return S.routes[key];
+  }
+
+  function drawRoutes(routes, stops) {
+    Object.keys(S.routes).forEach(function (k) { S.routes[k].clearLayers(); });
+    routes.features.forEach(function (f) {
+      var p = f.properties;
+      var g = routeGroup(p.engineer_id, p.name);
+      L.polyline(f.geometry.coordinates.map(toLatLng), {
+        color: p.colour, weight: 3, opacity: 0.85, className: "fr-route fr-route-e" + p.engineer_id
+      }).bindTooltip(p.name + " · " + p.stops + " stops · " + p.km + " km · " + p.start + "–" + p.end,
+        { sticky: true }).addTo(g);
+    });
+    stops.features.forEach(function (f) {
+      var p = f.properties;
+      var g = routeGroup(p.engineer_id, "engineer " + p.engineer_id);
+      var icon = L.divIcon({
+        className: "fr-stop-icon",
+        html: '<span class="fr-stop fr-stop-e' + Number(p.engineer_id) + '" style="background:' +
+          p.colour + '">' + Number(p.seq) + "</span>",
+        iconSize: [20, 20], iconAnchor: [10, 10], popupAnchor: [0, -10]
+      });
+      L.marker(toLatLng(f.geometry.coordinates), {
+        icon: icon, title: "Stop " + p.seq + " · ETA " + p.eta, riseOnHover: true
+      }).bindPopup(p.popup, { maxWidth: 340 }).addTo(g);
+    });
+  }
+
+  function drawPanel(data) {
+    var html = data.html || {};
+    ["summary", "unassigned", "kpis", "leaderboard"].forEach(function (key) {
+      var el = byId("fr-" + key);
+      if (el && html[key] !== undefined) { el.innerHTML = html[key]; }
+    });
+  }
+
+  function draw(data) {
+    S.data = data;
+    drawTickets(data.tickets);
+    drawEngineers(data.engineers);
+    drawRoutes(data.routes, data.stops);
+    drawPanel(data);
+  }
+
+  // --- the JSON API ----------------------------------------------------------
+  function call(method, url, body) {
+    var opts = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-Requested-With": "fieldroute" }
+    };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(url, opts).then(function (r) {
+      if (r.status === 401 && S.options.links.login) {
+        window.location.assign(S.options.links.login + "?next=" +
+          encodeURIComponent(window.location.pathname + window.location.search));
+        throw new Error("your session has expired: log in again");
+      }
+      return r.text().then(function (text) {
+        var json = null;
+        try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+        if (!r.ok) {
+          var msg = json && (json.detail || json.title);
+          if (typeof msg !== "string") { msg = msg ? JSON.stringify(msg) : "HTTP " + r.status; }
+          if (r.status === 404 && msg === "Not Found") { msg = "this server has no " + url + " yet"; }
+          throw new Error(msg);
+        }
+        return json;
+      });
+    });
+  }
+
+  function refresh() {
+    var url = S.options.links.data + "?date=" + encodeURIComponent(S.options.day);
+    return call("GET", url).then(draw);
+  }
+
+  function pick(o, names) {
+    for (var i = 0; i < names.length; i++) {
+      if (o && o[names[i]] !== undefined && o[names[i]] !== null) { return o[names[i]]; }
+    }
+    return undefined;
+  }
+
+  function clockOf(value) {
+    if (value === undefined) { return "–"; }
+    if (typeof value === "string" && /^\d{2}:\d{2}$/.test(value)) { return value; }
+    var d = new Date(value);
+    if (isNaN(d.getTime())) { return String(value); }
+    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: S.options.tz }).format(d);
+  }
+
+  function candidateRows(answer) {
+    var list = Array.isArray(answer) ? answer :
+      (answer && (answer.candidates || answer.data || answer.items)) || [];
+    return list.map(function (c) {
+      var eng = c.engineer || {};
+      var id = pick(c, ["engineer_id"]);
+      if (id === undefined) { id = pick(eng, ["id"]); }
+      var km = pick(c, ["added_km"]);
+      if (km === undefined) {
+        var m = pick(c, ["added_m", "added_metres", "added_distance_m", "added_meters"]);
+        km = m === undefined ? undefined : m / 1000;
+      }
+      var min = pick(c, ["added_minutes", "added_min"]);
+      if (min === undefined) {
+        var s = pick(c, ["added_s", "added_seconds", "added_duration_s", "added_time_s"]);
+        min = s === undefined ? undefined : s / 60;
+      }
+      var delays = pick(c, ["delays", "delayed_stops", "delayed"]);
+      return {
+        id: id,
+        name: pick(c, ["engineer_name", "name"]) || pick(eng, ["name"]) ||
+          ((S.engineers[id] || {}).name) || ("engineer " + id),
+        eta: clockOf(pick(c, ["eta", "arrival", "arrival_at", "eta_at"])),
+        km: km,
+        min: min,
+        delays: Array.isArray(delays) ? delays.length : (delays || 0),
+        position: pick(c, ["position", "insert_position", "index"])
+      };
+    });
+  }
+
+  function showCandidates(ticketId, answer) {
+    var box = byId("fr-candidates");
+    if (!box) { return; }
+    box.hidden = false;
+    box.textContent = "";
+    var h = document.createElement("h2");
+    var t = S.tickets[ticketId];
+    h.textContent = "Candidates for ticket #" + ticketId;
+    box.appendChild(h);
+    var rows = candidateRows(answer);
+    if (!rows.length) {
+      var p = document.createElement("p");
+      p.className = "fr-empty";
+      p.textContent = "No engineer can take this ticket.";
+      box.appendChild(p);
+      return;
+    }
+    var ol = document.createElement("ol");
+    ol.className = "fr-candidate-list";
+    rows.forEach(function (c) {
+      var li = document.createElement("li");
+      li.className = "fr-candidate";
+      li.dataset.engineer = c.id;
+      var name = document.createElement("b");
+      name.textContent = c.name;
+      var facts = document.createElement("span");
+      facts.textContent = " ETA " + c.eta +
+        (c.km === undefined ? "" : " · +" + Number(c.km).toFixed(1) + " km") +
+        (c.min === undefined ? "" : " · +" + Math.round(c.min) + " min") +
+        (c.delays ? " · delays " + c.delays + " stop(s)" : "");
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "btn btn-sm btn-success";
+      btn.textContent = "Assign";
+      btn.dataset.frAction = "assign";
+      btn.dataset.ticket = ticketId;
+      btn.dataset.engineer = c.id;
+      if (c.position !== undefined) { btn.dataset.position = c.position; }
+      li.appendChild(name);
+      li.appendChild(facts);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(btn);
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+    if (t && S.map.hasLayer(t)) { t.openPopup(); }
+  }
+
+  function findEngineer(ticketId) {
+    status("Looking for engineers for ticket #" + ticketId + "…");
+    return call("POST", S.options.links.candidates, { ticket_id: ticketId, k: 5 })
+      .then(function (answer) { showCandidates(ticketId, answer); status(""); })
+      .catch(function (e) { status(e.message, "error"); });
+  }
+
+  function showRoute(engineerId) {
+    var g = S.routes[String(engineerId)];
+    if (!g) { return; }
+    if (!S.map.hasLayer(g)) { g.addTo(S.map); }
+    var b = g.getBounds();
+    if (b.isValid()) { S.map.fitBounds(b, { padding: [30, 30], maxZoom: 15 }); }
+    g.eachLayer(function (l) {
+      var el = l.getElement && l.getElement();
+      if (el) { el.classList.add("fr-changed"); }
+    });
+  }
+
+  function assign(ticketId, engineerId, position) {
+    var body = { ticket_id: ticketId, engineer_id: engineerId };
+    if (position !== undefined && position !== "") { body.position = Number(position); }
+    status("Assigning ticket #" + ticketId + "…");
+    return call("POST", S.options.links.assign, body)
+      .then(refresh)
+      .then(function () {
+        var name = (S.engineers[engineerId] || {}).name || ("engineer " + engineerId);
+        status("Ticket #" + ticketId + " assigned to " + name + ".", "ok");
+        var box = byId("fr-candidates");
+        if (box) { box.hidden = true; }
+        showRoute(engineerId);
+        document.dispatchEvent(new CustomEvent("fieldroute:assigned",
+          { detail: { ticket: ticketId, engineer: engineerId } }));
+      })
+      .catch(function (e) { status(e.message, "error"); });
+  }
+
+  function reoptimize() {
+    var sel = byId("fr-territory");
+    if (!sel || !sel.value) { return Promise.resolve(); }
+    var label = sel.options[sel.selectedIndex].text;
+    status("Re-optimising " + label + "…");
+    return call("POST", S.options.links.reoptimize, { territory_id: Number(sel.value) })
+      .then(refresh)
+      .then(function () { status(label + " re-optimised.", "ok"); })
+      .catch(function (e) { status(e.message, "error"); });
+  }
+
+  function focusTicket(ticketId) {
+    var m = S.tickets[ticketId];
+    if (!m) { return; }
+    var cluster = S.layers.tickets;
+    if (cluster.zoomToShowLayer && cluster.hasLayer(m)) {
+      cluster.zoomToShowLayer(m, function () { m.openPopup(); });
+    } else {
+      S.map.setView(m.getLatLng(), Math.max(S.map.getZoom(), 15));
+      m.openPopup();
+    }
+  }
+
+  function onClick(event) {
+    var el = event.target.closest ? event.target.closest("[data-fr-action]") : null;
+    if (!el || !S) { return; }
+    event.preventDefault();
+    var action = el.dataset.frAction;
+    var ticket = Number(el.dataset.ticket);
+    if (action === "candidates") { findEngineer(ticket); }
+    else if (action === "assign") { assign(ticket, Number(el.dataset.engineer), el.dataset.position); }
+    else if (action === "reoptimize") { reoptimize(); }
+    else if (action === "focus") { focusTicket(ticket); }
+  }
+
+  function mount(opts) {
+    var dataEl = byId("fr-data");
+    S = {
+      map: opts.map,
+      control: opts.control,
+      layers: opts.layers,
+      routes: opts.routes || {},
+      options: opts.options,
+      canvas: L.canvas({ padding: 0.5 }),
+      tickets: {},
+      engineers: {}
+    };
+    draw(JSON.parse(dataEl.textContent));
+    document.addEventListener("click", onClick);
+    window.fieldrouteReady = performance.now();
+    document.dispatchEvent(new CustomEvent("fieldroute:ready"));
+  }
+
+  window.fieldroute = {
+    mount: mount,
+    refresh: function () { return refresh(); },
+    state: function () { return S; }
+  };
+})();
