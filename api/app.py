@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api import problems
 from api.routers import ALL_ROUTERS
 from crm.db import check_schema, make_engine
 from crm.settings import Settings
+from maps.assets import STATIC_DIR
 
 DESCRIPTION = """
 fieldroute keeps the work orders of a field-service company and plans who goes
@@ -44,6 +46,8 @@ def create_app(
     problems.install(app)
     for router in ALL_ROUTERS:
         app.include_router(router)
+    # The map page's Leaflet, fonts and icons: served here, never from a CDN.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
