@@ -83,7 +83,8 @@ def unassigned_html(data: MapData) -> str:
             else ""
         )
         items.append(
-            f'<li class="fr-unassigned" data-ticket="{u.ticket_id}" data-reason="{escape(u.reason)}">'
+            f'<li class="fr-unassigned" data-ticket="{u.ticket_id}" '
+            f'data-reason="{escape(u.reason)}">'
             f'<a href="#" data-fr-action="focus" data-ticket="{u.ticket_id}">'
             f'<span class="fr-dot" style="background:{colour}"></span>#{u.ticket_id} '
             f"{escape(title)}</a> <small>{escape(customer)}</small><br>"

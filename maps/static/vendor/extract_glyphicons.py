@@ -17,7 +17,8 @@ FONT_FACE = """@font-face {
 
 
 def main(path: str) -> None:
-    css = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as fh:
+        css = fh.read()
     start = css.index('@font-face {\n  font-family: "Glyphicons Halflings"')
     out = ["/* Bootstrap v3.4.1 glyphicon rules | MIT License | getbootstrap.com */", FONT_FACE]
     for rule in re.findall(r"[^{}]+\{[^{}]*\}", css[start:]):
