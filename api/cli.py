@@ -15,8 +15,16 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
-from crm.db import SchemaOutdatedError, check_schema, make_engine, session_scope, upgrade
+from crm.db import (
+    SchemaOutdatedError,
+    check_schema,
+    make_engine,
+    session_scope,
+    upgrade,
+    writer,
+)
 from crm.errors import DomainError
 from crm.models import Role
 from crm.settings import Settings
@@ -155,8 +163,8 @@ def import_csv(
     if not file.is_file():
         raise CliError(f"{file}: no such file")
     engine = ready_engine(settings())
-    with file.open("rb") as fh:
-        report = import_rows(engine, kind, fh.read())
+    with Session(writer(engine)) as session:
+        report = import_rows(session, kind, file.read_bytes())
     if report.errors:
         for err in report.errors[:50]:
             typer.echo(f"{file}:{err.row}: {err.field}: {err.message}", err=True)

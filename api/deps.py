@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.security import read_token
+from crm.db import writer
 from crm.errors import NotFound
 from crm.models import Role, User
 from crm.services.common import ANY_VERSION, Actor
@@ -33,7 +34,10 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    """A session per request; writes (non-GET) start as SQLite writers."""
+    engine = request.app.state.engine
+    bind = engine if request.method in SAFE_METHODS else writer(engine)
+    with Session(bind, expire_on_commit=False) as session:
         yield session
 
 
@@ -53,8 +57,10 @@ def get_current_user(
 ) -> User:
     if not token:
         token = request.cookies.get(SESSION_COOKIE)
-        if token and request.method not in SAFE_METHODS and (
-            request.headers.get("X-Requested-With") != "fieldroute"
+        if (
+            token
+            and request.method not in SAFE_METHODS
+            and (request.headers.get("X-Requested-With") != "fieldroute")
         ):
             # A cookie rides along on cross-site requests; a custom header cannot
             # (without a CORS preflight we never grant), so it proves same origin.

@@ -175,14 +175,17 @@ REQUIRED = {
 
 
 def import_rows(
-    engine: Engine,
+    session: Session,
     kind: str,
     content: bytes,
     *,
     actor: Actor = SYSTEM,
     after_create: Callable[[Session], None] | None = None,
 ) -> ImportReport:
-    """Check every row, then create them all in one transaction or none."""
+    """Check every row, then create them all in one transaction or none.
+
+    Commits the session when every row is good, rolls it back otherwise.
+    """
     report = ImportReport(kind=kind)
     if kind not in BUILDERS:
         report.errors.append(RowError(0, "kind", f"unknown kind {kind!r}"))
@@ -200,42 +203,41 @@ def import_rows(
             RowError(1, ",".join(sorted(missing)), "missing column(s) in the header row")
         )
         return report
-    with Session(engine) as session:
-        for line, row in enumerate(reader, start=2):
-            report.rows += 1
-            if report.rows > MAX_ROWS:
-                report.errors.append(RowError(line, "file", f"more than {MAX_ROWS} rows"))
-                break
-            if None in row:
-                report.errors.append(RowError(line, "row", "more cells than header columns"))
-                continue
-            try:
-                data = BUILDERS[kind](row)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    where = ".".join(str(p) for p in err["loc"]) or "row"
-                    report.errors.append(RowError(line, where, err["msg"]))
-                continue
-            except ValueError as exc:
-                report.errors.append(RowError(line, "row", str(exc)))
-                continue
-            savepoint = session.begin_nested()
-            try:
-                _create(kind, session, data, actor)
-                savepoint.commit()
-                report.created += 1
-            except DomainError as exc:
-                savepoint.rollback()
-                errors = exc.extra.get("errors") or []
-                fld = ".".join(str(p) for p in errors[0]["loc"][1:]) if errors else "row"
-                report.errors.append(RowError(line, fld or "row", exc.detail))
-        if report.errors:
-            session.rollback()
-            report.created = 0
-            return report
-        if after_create is not None:
-            after_create(session)
-        session.commit()
+    for line, row in enumerate(reader, start=2):
+        report.rows += 1
+        if report.rows > MAX_ROWS:
+            report.errors.append(RowError(line, "file", f"more than {MAX_ROWS} rows"))
+            break
+        if None in row:
+            report.errors.append(RowError(line, "row", "more cells than header columns"))
+            continue
+        try:
+            data = BUILDERS[kind](row)
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"]) or "row"
+                report.errors.append(RowError(line, where, err["msg"]))
+            continue
+        except ValueError as exc:
+            report.errors.append(RowError(line, "row", str(exc)))
+            continue
+        savepoint = session.begin_nested()
+        try:
+            _create(kind, session, data, actor)
+            savepoint.commit()
+            report.created += 1
+        except DomainError as exc:
+            savepoint.rollback()
+            errors = exc.extra.get("errors") or []
+            fld = ".".join(str(p) for p in errors[0]["loc"][1:]) if errors else "row"
+            report.errors.append(RowError(line, fld or "row", exc.detail))
+    if report.errors:
+        session.rollback()
+        report.created = 0
+        return report
+    if after_create is not None:
+        after_create(session)
+    session.commit()
     return report
 
 

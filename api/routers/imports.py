@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Staff, actor_of, get_engine
+from api.deps import SessionDep, Staff, actor_of, get_engine
 from api.problems import problem
 from crm.csvio import export_rows, import_rows
 
@@ -33,6 +33,7 @@ async def import_csv(
     kind: Kind,
     request: Request,
     user: Staff,
+    session: SessionDep,
     file: Annotated[UploadFile | None, File(description="CSV with a header row.")] = None,
 ) -> object:
     """Import a CSV file (multipart `file` or a `text/csv` body); all rows or none."""
@@ -44,8 +45,7 @@ async def import_csv(
         return problem(413, f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
     if not content.strip():
         return problem(422, "the file is empty", code="validation_error", errors=[])
-    engine = get_engine(request)
-    report = await run_in_threadpool(import_rows, engine, kind, content, actor=actor_of(user))
+    report = await run_in_threadpool(import_rows, session, kind, content, actor=actor_of(user))
     if report.errors:
         return problem(
             422,

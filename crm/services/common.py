@@ -6,14 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel
 
 from crm.coltypes import utcnow
-from crm.errors import NotFound, PreconditionFailed, PreconditionRequired
+from crm.errors import InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 
 M = TypeVar("M", bound=SQLModel)
+B = TypeVar("B", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,16 @@ def apply_changes(obj: Any, changes: BaseModel | Mapping[str, Any]) -> bool:
     if changed and hasattr(obj, "updated_at"):
         obj.updated_at = utcnow()
     return changed
+
+
+def revalidate(schema: type[B], data: Mapping[str, Any]) -> B:
+    """Validate a merged record (stored values + a partial update) as a whole.
+
+    A PATCH may be valid alone and still break a rule across fields (a shift
+    end moved before its start); the whole is checked and reported as 422.
+    """
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"loc": ["body", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
+        raise InvalidInput(errors[0]["msg"].removeprefix("Value error, "), errors) from exc

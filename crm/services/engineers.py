@@ -33,7 +33,13 @@ from crm.schemas.engineers import (
     SkillLevel,
     SkillUpdate,
 )
-from crm.services.common import apply_changes, flush_versioned, get_or_404, require_version
+from crm.services.common import (
+    apply_changes,
+    flush_versioned,
+    get_or_404,
+    require_version,
+    revalidate,
+)
 from crm.services.customers import _phone_or_422
 
 
@@ -206,11 +212,12 @@ def update_shift(
     if shift.engineer_id != engineer_id:
         raise NotFound("shift", shift_id)
     require_version(shift, expected_version, "shift")
-    merged = ShiftCreate.model_validate(
+    merged = revalidate(
+        ShiftCreate,
         {
             **shift.model_dump(include=set(ShiftCreate.model_fields)),
             **data.model_dump(exclude_unset=True),
-        }
+        },
     )
     apply_changes(shift, merged.model_dump())
     flush_versioned(session, shift, "shift")
