@@ -171,6 +171,10 @@ def _base_map(
         zoom_start=11,
         tiles=None,
         control_scale=True,
+        # Map options (folium's max_zoom only reaches a tile layer); markercluster
+        # needs the map's maxZoom when there is no tile layer to define it.
+        maxZoom=19,
+        minZoom=3,
     )
     fig.add_child(m)
     localise(m, static)
@@ -223,6 +227,8 @@ def _base_map(
 
 
 def _head(fig: Figure, static: str, extra_css: str = "") -> None:
+    # An empty icon: otherwise the browser asks the server for /favicon.ico.
+    fig.header.add_child(Element('<link rel="icon" href="data:,">'), name="fieldroute_icon")
     fig.header.add_child(CssLink(app_css(static)), name="fieldroute_css")
     fig.header.add_child(JavascriptLink(app_js(static)), name="fieldroute_js")
     if extra_css:
@@ -458,19 +464,17 @@ def render_engineer_map(
         summary = "no route planned for this day"
         table = '<p class="fr-empty">Nothing planned.</p>'
     sheet = f"""
-<section id="fr-day" class="fr-day-sheet">
-  <header class="fr-day-head">
-    <h1>{escape(name)} <small>{data.day.strftime("%A %d %B %Y")}</small></h1>
-    <form class="fr-date fr-no-print" method="get">
-      <input type="date" name="date" value="{data.day.isoformat()}" aria-label="Day" required>
-      <button class="btn btn-sm btn-secondary" type="submit">Show</button>
-      <button class="btn btn-sm btn-outline-secondary" type="button"
-        onclick="window.print()">Print</button>
-    </form>
-    <p class="fr-plan">{escape(data.plan_label)} · {escape(summary)}</p>
-  </header>
-  {table}
-</section>
+<header id="fr-day" class="fr-day-sheet fr-day-head">
+  <h1>{escape(name)} <small>{data.day.strftime("%A %d %B %Y")}</small></h1>
+  <form class="fr-date fr-no-print" method="get">
+    <input type="date" name="date" value="{data.day.isoformat()}" aria-label="Day" required>
+    <button class="btn btn-sm btn-secondary" type="submit">Show</button>
+    <button class="btn btn-sm btn-outline-secondary" type="button"
+      onclick="window.print()">Print</button>
+  </form>
+  <p class="fr-plan">{escape(data.plan_label)} · {escape(summary)}</p>
+</header>
+<section class="fr-day-sheet fr-day-stops">{table}</section>
 """
     fig.html.add_child(Element(sheet), name="fieldroute_sheet")
     fig.html.add_child(Element(json_script("fr-data", payload)), name="fieldroute_data")
@@ -484,8 +488,11 @@ html body .folium-map { position: absolute !important; top: 0; left: 0; bottom: 
   right: var(--fr-panel-w); width: auto !important; height: auto !important; }
 """
 _DAY_LAYOUT = """
-html body .folium-map { position: relative !important; width: 100% !important;
-  height: 55vh !important; }
+body { display: flex; flex-direction: column; }
+.fr-day-head { order: 0; }
+html body .folium-map { order: 1; position: relative !important; width: 100% !important;
+  height: 55vh !important; flex: 0 0 auto; }
+.fr-day-stops { order: 2; }
 @media print {
   html body .folium-map { height: 110mm !important; }
 }
