@@ -8,6 +8,7 @@ Times are shown in the map's local zone, as the dispatcher reads a clock.
 
 from __future__ import annotations
 
+import colorsys
 import re
 from datetime import date, datetime
 from functools import lru_cache
@@ -21,6 +22,7 @@ __all__ = [
     "REASON_LABELS",
     "STATUS_LABELS",
     "clock",
+    "default_colour",
     "engineer_popup",
     "safe_colour",
     "stop_popup",
@@ -75,6 +77,13 @@ _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 def safe_colour(colour: str | None, default: str = "#3388ff") -> str:
     """A ``#rgb``/``#rrggbb`` colour, or ``default``: colours land in style attributes."""
     return colour if colour and _COLOUR.match(colour) else default
+
+
+def default_colour(key: int) -> str:
+    """A distinct, stable colour for an engineer without one (golden-angle hues)."""
+    hue = (key * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hls_to_rgb(hue, 0.42, 0.75)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 @lru_cache(maxsize=16)
