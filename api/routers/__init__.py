@@ -8,6 +8,7 @@ from api.routers import (
     customers,
     engineers,
     imports,
+    map,
     me,
     sites,
     skills,
@@ -25,5 +26,6 @@ ALL_ROUTERS: list[APIRouter] = [
     tickets.router,
     users.router,
     imports.router,
+    map.router,
     me.router,
 ]
