@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 from api import problems
 from api.routers import ALL_ROUTERS
 from crm.db import check_schema, make_engine
+from crm.geocoding import make_geocoder
+from crm.services.territories import FenceCache
 from crm.settings import Settings
 from maps.assets import STATIC_DIR
 
@@ -43,6 +45,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.fences = FenceCache()
+    app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_options)
     problems.install(app)
     for router in ALL_ROUTERS:
         app.include_router(router)

@@ -18,6 +18,7 @@ from crm.db import writer
 from crm.errors import NotFound
 from crm.models import Role, User
 from crm.services.common import ANY_VERSION, Actor
+from crm.services.territories import FenceCache
 from crm.settings import Settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -39,6 +40,11 @@ def get_session(request: Request) -> Iterator[Session]:
     bind = engine if request.method in SAFE_METHODS else writer(engine)
     with Session(bind, expire_on_commit=False) as session:
         yield session
+
+
+def fences(request: Request) -> FenceCache:
+    """The process's fence index cache (see crm.services.territories)."""
+    return request.app.state.fences
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

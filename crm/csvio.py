@@ -26,6 +26,7 @@ from crm.schemas.engineers import EngineerCreate
 from crm.schemas.tickets import TicketCreate
 from crm.services import customers, engineers, tickets
 from crm.services.common import SYSTEM, Actor
+from crm.services.territories import FenceCache
 
 KINDS = ("customers", "sites", "engineers", "tickets")
 MAX_ROWS = 100_000
@@ -146,14 +147,14 @@ def _ticket(row: dict[str, str]) -> TicketCreate:
     )
 
 
-def _create(kind: str, session: Session, data: BaseModel, actor: Actor) -> None:
+def _create(kind: str, session: Session, data: BaseModel, actor: Actor, fences: FenceCache) -> None:
     if kind == "customers":
         customers.create_customer(session, data=data)  # type: ignore[arg-type]
     elif kind == "sites":
         assert isinstance(data, SiteCreate)
         if data.lat is None or data.lon is None:
             raise DomainError("coordinates required (geocoding is disabled)")
-        customers.create_site(session, data=data, lat=data.lat, lon=data.lon)
+        customers.create_site(session, data=data, lat=data.lat, lon=data.lon, fences=fences)
     elif kind == "engineers":
         engineers.create_engineer(session, data=data)  # type: ignore[arg-type]
     else:
@@ -203,6 +204,7 @@ def import_rows(
             RowError(1, ",".join(sorted(missing)), "missing column(s) in the header row")
         )
         return report
+    fences = FenceCache()
     for line, row in enumerate(reader, start=2):
         report.rows += 1
         if report.rows > MAX_ROWS:
@@ -223,7 +225,7 @@ def import_rows(
             continue
         savepoint = session.begin_nested()
         try:
-            _create(kind, session, data, actor)
+            _create(kind, session, data, actor, fences)
             savepoint.commit()
             report.created += 1
         except DomainError as exc:

@@ -12,6 +12,7 @@ from api.routers import (
     me,
     sites,
     skills,
+    territories,
     tickets,
     users,
 )
@@ -23,6 +24,7 @@ ALL_ROUTERS: list[APIRouter] = [
     contacts.router,
     skills.router,
     engineers.router,
+    territories.router,
     tickets.router,
     users.router,
     imports.router,

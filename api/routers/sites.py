@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import select
 
-from api.deps import IfMatchDep, PagingDep, SessionDep, Staff, set_etag
+from api.deps import IfMatchDep, PagingDep, SessionDep, Staff, fences, set_etag
 from api.listing import order_by, page
-from crm.errors import InvalidInput
+from crm.geocoding import geocode
 from crm.models import Site
 from crm.schemas.common import Latitude, Longitude, Page
 from crm.schemas.customers import SiteCreate, SitePublic, SiteUpdate
@@ -66,14 +66,16 @@ def list_sites(
 
 
 @router.post("", response_model=SitePublic, status_code=201)
-def create_site(data: SiteCreate, session: SessionDep, _: Staff, response: Response) -> SitePublic:
-    """Create a site; its territory follows from its coordinates."""
+def create_site(
+    data: SiteCreate, session: SessionDep, _: Staff, request: Request, response: Response
+) -> SitePublic:
+    """Create a site; its territory follows from its coordinates (or its geocoded address)."""
     if data.lat is None or data.lon is None:
-        raise InvalidInput(
-            "coordinates required (geocoding is disabled)",
-            [{"loc": ["body", "lat"], "msg": "coordinates required (geocoding is disabled)"}],
-        )
-    site = svc.create_site(session, data=data, lat=data.lat, lon=data.lon)
+        found = geocode(request.app.state.geocoder, data.address)
+        lat, lon = found.lat, found.lon
+    else:
+        lat, lon = data.lat, data.lon
+    site = svc.create_site(session, data=data, lat=lat, lon=lon, fences=fences(request))
     session.commit()
     set_etag(response, site.version)
     response.headers["Location"] = f"/sites/{site.id}"
@@ -95,10 +97,13 @@ def update_site(
     session: SessionDep,
     _: Staff,
     version: IfMatchDep,
+    request: Request,
     response: Response,
 ) -> SitePublic:
     """Change a site; moving it re-derives its territory. Needs If-Match."""
-    site, _moved = svc.update_site(session, site_id=site_id, data=data, expected_version=version)
+    site, _moved = svc.update_site(
+        session, site_id=site_id, data=data, expected_version=version, fences=fences(request)
+    )
     session.commit()
     set_etag(response, site.version)
     return SitePublic.model_validate(site)

@@ -18,6 +18,7 @@ from crm.schemas.customers import (
     SiteUpdate,
 )
 from crm.services.common import apply_changes, flush_versioned, get_or_404, require_version
+from crm.services.territories import FenceCache, assign_sites
 
 
 def _phone_or_422(raw: str | None, field: str = "phone") -> str | None:
@@ -127,17 +128,34 @@ def delete_customer(session: Session, *, customer_id: int, expected_version: int
     flush_versioned(session, customer, "customer")
 
 
-def create_site(session: Session, *, data: SiteCreate, lat: float, lon: float) -> Site:
-    """Coordinates are passed separately: the caller may have geocoded them."""
+def create_site(
+    session: Session,
+    *,
+    data: SiteCreate,
+    lat: float,
+    lon: float,
+    fences: FenceCache | None = None,
+) -> Site:
+    """Coordinates are passed separately: the caller may have geocoded them.
+
+    The territory follows from the position; pass the process's FenceCache
+    to avoid rebuilding the fence index for every site.
+    """
     get_or_404(session, Customer, data.customer_id)
     site = Site(**data.model_dump(exclude={"lat", "lon"}), lat=lat, lon=lon)
+    assign_sites(session, [site], fences)
     session.add(site)
     session.flush()
     return site
 
 
 def update_site(
-    session: Session, *, site_id: int, data: SiteUpdate, expected_version: int | None
+    session: Session,
+    *,
+    site_id: int,
+    data: SiteUpdate,
+    expected_version: int | None,
+    fences: FenceCache | None = None,
 ) -> tuple[Site, bool]:
     """Returns the site and whether it moved (so its territory is recomputed)."""
     site = get_or_404(session, Site, site_id)
@@ -157,6 +175,8 @@ def update_site(
         "lon" in changes and changes["lon"] != site.lon
     )
     apply_changes(site, changes)
+    if moved:
+        assign_sites(session, [site], fences)
     flush_versioned(session, site, "site")
     return site, moved
 
