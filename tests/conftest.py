@@ -44,7 +44,9 @@ def postgres_engine() -> Iterator[Engine]:
     if not PG_URL:
         pytest.skip("FIELDROUTE_TEST_POSTGRES_URL is not set")
     base = sa.engine.make_url(PG_URL)
-    name = f"{base.database}_{_worker()}"
+    # One database per pytest process: parallel runs (xdist workers, or two
+    # people on one server) must never drop each other's database.
+    name = f"{base.database}_{_worker()}_{os.getpid()}"
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
