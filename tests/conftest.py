@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+
+# Before crm.services.users is imported: cheap argon2 for the many test logins.
+os.environ.setdefault("FIELDROUTE_FAST_PASSWORD_HASH", "1")
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
@@ -14,7 +15,14 @@ from crm.models import Engineer, Role, User
 from crm.schemas.users import UserCreate, UserUpdate
 from crm.services.common import apply_changes, flush_versioned, get_or_404, require_version
 
-_hasher = PasswordHasher()
+# RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes). The test suite
+# sets FIELDROUTE_FAST_PASSWORD_HASH=1 for argon2's cheapest profile: hashing
+# hundreds of test users with the real cost would dominate its run time.
+_hasher = PasswordHasher.from_parameters(
+    profiles.CHEAPEST
+    if os.environ.get("FIELDROUTE_FAST_PASSWORD_HASH") == "1"
+    else profiles.RFC_9106_LOW_MEMORY
+)
 # Verifying against this keeps unknown usernames as slow as known ones, so
 # response time does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
