@@ -1,0 +1,608 @@
+"""The nightly batch: plan a day for every territory in parallel and (optionally) publish.
+
+``plan_day`` is what ``fieldroute plan``, ``POST /plans`` and the demo call. It reads the
+records once, cuts the day into parts by territory (:mod:`dispatch.parts`), solves every
+part in a worker process (:mod:`dispatch.executors`, locally or on Dask), retries tickets
+left over with secondary-territory engineers, writes a draft plan and publishes it
+atomically when asked. A part that fails twice fails the run: the plan row says which part
+and why, nothing is published and the previously published plan stays as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from crm.errors import InvalidInput
+from crm.models import PlanStatus, TicketStatus
+from crm.services.common import SYSTEM, Actor
+from crm.settings import Settings
+from dispatch.clock import DayClock
+from dispatch.executors import (
+    Backend,
+    DaskBackend,
+    LocalBackend,
+    PartEvent,
+    RunOutcome,
+    run_parts,
+)
+from dispatch.parts import DEFAULT_MAX_PART_JOBS, Decomposition, PartPlan, decompose, second_pass
+from dispatch.plans import PublishResult, create_plan, fail_plan, publish_plan, save_plan
+from dispatch.records import (
+    TerritoryRecord,
+    TicketRecord,
+    key_id,
+    load_engineers,
+    load_territories,
+    load_tickets,
+)
+from dispatch.worker import PartTask
+from routing import Route as SolvedRoute
+from routing import Solution, SolveParams, TravelMatrix, Weights
+
+__all__ = [
+    "EXIT_CANCELLED",
+    "EXIT_OK",
+    "EXIT_PART_FAILED",
+    "PartReport",
+    "PlanProgress",
+    "PlanRunResult",
+    "plan_day",
+    "touching_pairs",
+]
+
+log = logging.getLogger("fieldroute.dispatch")
+
+EXIT_OK = 0
+EXIT_PART_FAILED = 3
+EXIT_CANCELLED = 4
+
+# Reasons meaning "someone could do it on an otherwise empty day" (the bench's denominator).
+FEASIBLE_REASONS = frozenset({"over_capacity", "too_costly", "search_limit"})
+DEFAULT_FIRST_SOLUTION = "parallel_cheapest_insertion"
+
+
+@dataclass(frozen=True, slots=True)
+class PartReport:
+    """One part's result, for the log line, ``--json`` and the plan's totals."""
+
+    key: str
+    name: str
+    pass_no: int
+    tickets: int
+    engineers: int
+    assigned: int
+    unassigned: int
+    objective: float | None
+    elapsed: float
+    attempts: int
+    pid: int | None
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.objective is not None or (self.tickets == 0 and not self.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProgress:
+    """Where a run is, for progress bars and ``GET /plans/{id}``."""
+
+    phase: str
+    parts_total: int
+    parts_done: int
+    tickets: int
+    assigned: int
+    objective: float | None
+    event: PartEvent | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["event"] = None if self.event is None else asdict(self.event)
+        return out
+
+
+@dataclass(slots=True)
+class PlanRunResult:
+    """The outcome of :func:`plan_day`."""
+
+    plan_id: int | None
+    day: date
+    status: str
+    totals: dict[str, Any] = field(default_factory=dict)
+    parts: list[PartReport] = field(default_factory=list)
+    failed_parts: list[str] = field(default_factory=list)
+    error: str | None = None
+    published: PublishResult | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 planned (and published if asked), 3 a part failed, 4 cancelled."""
+        if self.status == PlanStatus.cancelled:
+            return EXIT_CANCELLED
+        if self.failed_parts or self.status == PlanStatus.failed:
+            return EXIT_PART_FAILED
+        return EXIT_OK
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``fieldroute plan --json``)."""
+        return {
+            "plan_id": self.plan_id,
+            "day": self.day.isoformat(),
+            "status": str(self.status),
+            "published": self.published is not None,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "failed_parts": self.failed_parts,
+            "totals": self.totals,
+            "parts": [asdict(p) for p in self.parts],
+            "publish": None if self.published is None else asdict(self.published),
+        }
+
+
+def touching_pairs(territories: Mapping[int, TerritoryRecord], tolerance_m: float = 20.0):
+    """Pairs of territory ids whose stored fences touch (bad or empty fences are skipped)."""
+    from geofence import FenceIndex, FenceItem, parse_fence
+
+    items = []
+    for t in territories.values():
+        if not t.geometry:
+            continue
+        try:
+            items.append(FenceItem(territory_id=t.id, geometry=parse_fence(t.geometry).geometry))
+        except Exception:  # an invalid stored fence must not stop the nightly batch
+            log.warning("territory %s: fence unreadable, planned as not touching", t.key)
+    if len(items) < 2:
+        return []
+    return FenceIndex(items).touching_pairs(tolerance_m=tolerance_m)
+
+
+def plannable_on(tickets: Sequence[TicketRecord], clock: DayClock) -> list[TicketRecord]:
+    """New tickets, and scheduled ones whose planned start is on this day (or unset)."""
+    out = []
+    for t in tickets:
+        if (
+            t.status == TicketStatus.scheduled
+            and t.planned_start is not None
+            and not clock.contains(t.planned_start)
+        ):
+            continue
+        out.append(t)
+    return out
+
+
+def resolve_territories(
+    territories: Mapping[int, TerritoryRecord], wanted: Collection[str | int] | None
+) -> frozenset[int] | None:
+    """Territory names or ids (``--territory``) → ids; unknown ones are an input error."""
+    if not wanted:
+        return None
+    by_name = {t.name.casefold(): t.id for t in territories.values()}
+    ids: set[int] = set()
+    unknown = []
+    for w in wanted:
+        if isinstance(w, int) or (isinstance(w, str) and w.isdigit() and int(w) in territories):
+            ids.add(int(w))
+        elif isinstance(w, str) and w.casefold() in by_name:
+            ids.add(by_name[w.casefold()])
+        else:
+            unknown.append(str(w))
+    if unknown:
+        names = ", ".join(sorted(t.name for t in territories.values())) or "none"
+        raise InvalidInput(
+            f"unknown territory {', '.join(unknown)}; known territories: {names}",
+            [{"loc": ["territories"], "msg": "unknown territory"}],
+        )
+    return frozenset(ids)
+
+
+class _Tracker:
+    """Aggregates part events into :class:`PlanProgress` for the caller."""
+
+    def __init__(self, callback: Callable[[PlanProgress], None] | None, tickets: int) -> None:
+        self.callback = callback
+        self.tickets = tickets
+        self.phase = "loading"
+        self.total = 0
+        self.done = 0
+        self.assigned_before = 0
+        self.assigned: dict[str, int] = {}
+        self.objective: dict[str, float] = {}
+
+    def start_phase(self, phase: str, parts: int) -> None:
+        self.phase = phase
+        self.total += parts
+        self.emit(None)
+
+    def on_event(self, ev: PartEvent) -> None:
+        if ev.objective is not None and ev.objective == ev.objective:  # not NaN
+            self.objective[ev.part] = float(ev.objective)
+        if ev.kind == "done":
+            self.done += 1
+            self.assigned[ev.part] = int(ev.solutions or 0)
+        self.emit(ev)
+
+    def snapshot(self, event: PartEvent | None = None) -> PlanProgress:
+        return PlanProgress(
+            phase=self.phase,
+            parts_total=self.total,
+            parts_done=self.done,
+            tickets=self.tickets,
+            assigned=self.assigned_before + sum(self.assigned.values()),
+            objective=round(sum(self.objective.values()), 2) if self.objective else None,
+            event=event,
+        )
+
+    def emit(self, event: PartEvent | None) -> None:
+        if self.callback is not None:
+            self.callback(self.snapshot(event))
+
+
+def plan_day(
+    engine: Engine,
+    day: date,
+    *,
+    territories: Collection[str | int] | None = None,
+    time_limit: float = 30.0,
+    solution_limit: int | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    dask_scheduler: str | None = None,
+    dask_client: Any = None,
+    publish: bool = False,
+    progress: Callable[[PlanProgress], None] | None = None,
+    plan_id: int | None = None,
+    actor: Actor = SYSTEM,
+    settings: Settings | None = None,
+    weights: Weights | None = None,
+    matrix: TravelMatrix | None = None,
+    part_timeout: float | None = None,
+    max_part_jobs: int = DEFAULT_MAX_PART_JOBS,
+    first_solution: str = DEFAULT_FIRST_SOLUTION,
+    should_cancel: Callable[[], bool] | None = None,
+) -> PlanRunResult:
+    """Plan ``day`` (every territory, or ``territories`` by name or id) and write a plan.
+
+    Parameters
+    ----------
+    time_limit, solution_limit
+        Search limits of each part (seconds; improving solutions). Tests use a solution
+        limit so results do not depend on machine speed.
+    executor
+        ``"local"`` (process per part, ``workers`` at a time, default the cores) or
+        ``"dask"`` (``dask_client``, ``dask_scheduler`` or ``FIELDROUTE_DASK_SCHEDULER``).
+        Default: Dask when a scheduler is configured, else local.
+    publish
+        Publish the plan when every part succeeded.
+    progress
+        Called with a :class:`PlanProgress` at each part event.
+    plan_id
+        An existing ``running`` plan row to fill (``POST /plans`` creates it first).
+    part_timeout
+        Seconds an attempt may run before it is killed (default ``3 × time_limit + 120``).
+    should_cancel
+        Polled while parts run; ``True`` stops the run (plan ``cancelled``).
+    """
+    t0 = time.monotonic()
+    settings = settings or Settings()
+    weights = weights or Weights()
+    clock = DayClock.of(day, settings.timezone)
+    wants_dask = dask_client is not None or dask_scheduler or settings.dask_scheduler
+    executor = executor or ("dask" if wants_dask else "local")
+    if executor not in ("local", "dask"):
+        raise InvalidInput(f"executor must be 'local' or 'dask', got {executor!r}")
+
+    with Session(engine) as s:
+        terr = load_territories(s)
+        scope = resolve_territories(terr, territories)
+        engineers = load_engineers(s, day)
+        tickets = plannable_on(
+            load_tickets(s, statuses=[TicketStatus.new, TicketStatus.scheduled]), clock
+        )
+    scope_doc = {
+        "territory_ids": None if scope is None else sorted(scope),
+        "territories": None if scope is None else sorted(terr[t].name for t in scope),
+        "executor": executor,
+        "time_limit": time_limit,
+        "solution_limit": solution_limit,
+    }
+    if plan_id is None:
+        plan_id = create_plan(engine, day, scope=scope_doc, created_by=actor.name)
+    result = PlanRunResult(plan_id=plan_id, day=day, status=PlanStatus.running)
+
+    decomposition = decompose(
+        engineers=engineers,
+        tickets=tickets,
+        territories=terr,
+        clock=clock,
+        weights=weights,
+        touching=touching_pairs(terr) if len(terr) > 1 else (),
+        max_part_jobs=max_part_jobs,
+        scope=scope,
+    )
+    tracker = _Tracker(progress, len(decomposition.jobs))
+    part_timeout = part_timeout if part_timeout is not None else 3 * time_limit + 120
+
+    def params(part: PartPlan, limit: float) -> SolveParams:
+        return SolveParams(
+            time_limit=limit,
+            solution_limit=solution_limit,
+            first_solution=first_solution,
+            metaheuristic="guided_local_search",
+            initial_routes=part.initial_routes,
+        )
+
+    backend: Backend
+    if executor == "dask":
+        backend = DaskBackend(client=dask_client, address=dask_scheduler or settings.dask_scheduler)
+    else:
+        backend = LocalBackend(workers or settings.plan_workers)
+
+    try:
+        parts = decomposition.parts
+        tracker.start_phase("first pass", len(parts))
+        run1 = _run(
+            parts, backend, params, time_limit, part_timeout, tracker, should_cancel, matrix
+        )
+        result.parts.extend(_reports(parts, run1))
+        if run1.failed or run1.cancelled:
+            return _stop(engine, result, run1, tracker, t0)
+        routes, unassigned = _merge_first(decomposition, parts, run1)
+
+        routes_ids = {eid: [int(s.job_id) for s in r.stops] for eid, r in routes.items()}
+        tracker.assigned_before = sum(tracker.assigned.values())
+        tracker.assigned.clear()
+        extra = second_pass(
+            decomposition=decomposition,
+            engineers=engineers,
+            territories=terr,
+            tickets=tickets,
+            routes=routes_ids,
+            unassigned=unassigned,
+            weights=weights,
+        )
+        if extra:
+            tracker.start_phase("second pass", len(extra))
+            limit2 = max(1.0, time_limit / 2)
+            run2 = _run(
+                extra, backend, params, limit2, part_timeout, tracker, should_cancel, matrix
+            )
+            result.parts.extend(_reports(extra, run2))
+            if run2.failed or run2.cancelled:
+                return _stop(engine, result, run2, tracker, t0)
+            _merge_second(extra, run2, routes, unassigned)
+    finally:
+        backend.close()
+
+    totals = _totals(decomposition, routes, unassigned, result.parts, time.monotonic() - t0)
+    tracker.phase = "saving"
+    final = tracker.snapshot().as_dict()
+    if not save_plan(
+        engine,
+        plan_id,
+        clock=clock,
+        technicians=decomposition.technicians,
+        routes=routes,
+        unassigned=unassigned,
+        totals=totals,
+        progress=final,
+    ):
+        result.status = PlanStatus.cancelled
+        result.error = "cancelled"
+        return result
+    result.status = PlanStatus.draft
+    result.totals = totals
+    if publish:
+        result.published = publish_plan(engine, plan_id, actor=actor)
+        result.status = PlanStatus.published
+    result.totals["wall_s"] = round(time.monotonic() - t0, 2)
+    log.info(
+        "plan %s for %s: %s, %d/%d tickets assigned, %.1f km, %d parts, %.1f s",
+        plan_id,
+        day.isoformat(),
+        result.status,
+        totals["assigned"],
+        totals["tickets"],
+        totals["km"],
+        len(result.parts),
+        result.totals["wall_s"],
+    )
+    return result
+
+
+def _run(
+    parts: Sequence[PartPlan],
+    backend: Backend,
+    params: Callable[[PartPlan, float], SolveParams],
+    limit: float,
+    part_timeout: float,
+    tracker: _Tracker,
+    should_cancel: Callable[[], bool] | None,
+    matrix: TravelMatrix | None,
+) -> RunOutcome:
+    tasks = [PartTask(p.key, p.problem, params(p, limit), matrix) for p in parts]
+    outcome = run_parts(
+        tasks,
+        backend,
+        part_timeout=part_timeout,
+        on_event=tracker.on_event,
+        should_cancel=should_cancel,
+    )
+    names = {p.key: p for p in parts}
+    for key, run in outcome.runs.items():
+        part = names[key]
+        if run.outcome is not None:
+            sol = run.outcome.solution
+            log.info(
+                "part %s [%s]: %d tickets, %d engineers -> %d assigned, %d unassigned, "
+                "objective %.2f, %.1f s, attempt %d, pid %s",
+                key,
+                part.name,
+                len(part.problem.jobs),
+                len(part.problem.technicians),
+                sol.assigned,
+                len(sol.unassigned),
+                sol.objective,
+                run.outcome.elapsed,
+                run.attempts,
+                run.outcome.pid,
+            )
+        elif run.errors:
+            log.error(
+                "part %s [%s]: FAILED after %d attempt(s): %s",
+                key,
+                part.name,
+                run.attempts,
+                "; ".join(run.errors),
+            )
+    return outcome
+
+
+def _reports(parts: Sequence[PartPlan], outcome: RunOutcome) -> list[PartReport]:
+    out = []
+    for p in parts:
+        run = outcome.runs[p.key]
+        sol = run.outcome.solution if run.outcome else None
+        out.append(
+            PartReport(
+                key=p.key,
+                name=p.name,
+                pass_no=p.pass_no,
+                tickets=len(p.problem.jobs),
+                engineers=len(p.problem.technicians),
+                assigned=sol.assigned if sol else 0,
+                unassigned=len(sol.unassigned) if sol else 0,
+                objective=None if sol is None else round(sol.objective, 2),
+                elapsed=round(run.outcome.elapsed, 2) if run.outcome else 0.0,
+                attempts=run.attempts,
+                pid=run.pid,
+                errors=tuple(run.errors),
+            )
+        )
+    return out
+
+
+def _stop(
+    engine: Engine, result: PlanRunResult, run: RunOutcome, tracker: _Tracker, t0: float
+) -> PlanRunResult:
+    progress = tracker.snapshot().as_dict()
+    assert result.plan_id is not None
+    if run.cancelled:
+        result.status = PlanStatus.cancelled
+        result.error = "cancelled while planning"
+        fail_plan(
+            engine, result.plan_id, result.error, status=PlanStatus.cancelled, progress=progress
+        )
+        return result
+    names = {p.key: p.name for p in result.parts}
+    details = []
+    for key in run.failed:
+        errors = "; ".join(run.runs[key].errors)
+        details.append(f"part {key} [{names.get(key, key)}] failed twice ({errors})")
+    result.failed_parts = list(run.failed)
+    result.status = PlanStatus.failed
+    result.error = "; ".join(details) + "; nothing was published and the previous plan is unchanged"
+    fail_plan(engine, result.plan_id, result.error, progress=progress)
+    result.totals = {"wall_s": round(time.monotonic() - t0, 2)}
+    return result
+
+
+def _merge_first(
+    dec: Decomposition, parts: Sequence[PartPlan], run: RunOutcome
+) -> tuple[dict[int, SolvedRoute], dict[int, tuple[str, str]]]:
+    routes: dict[int, SolvedRoute] = {}
+    unassigned: dict[int, tuple[str, str]] = dict(dec.orphans)
+    for p in parts:
+        outcome = run.runs[p.key].outcome
+        assert outcome is not None
+        sol: Solution = outcome.solution
+        for r in sol.routes:
+            routes[key_id(r.technician_id)] = r
+        for u in sol.unassigned:
+            unassigned[int(u.job_id)] = (u.reason.value, u.message)
+    return routes, unassigned
+
+
+def _merge_second(
+    parts: Sequence[PartPlan],
+    run: RunOutcome,
+    routes: dict[int, SolvedRoute],
+    unassigned: dict[int, tuple[str, str]],
+) -> None:
+    for p in parts:
+        outcome = run.runs[p.key].outcome
+        assert outcome is not None
+        sol = outcome.solution
+        kept = {j.id for j in p.problem.jobs if j.pinned_to is not None}
+        placed = {s.job_id for r in sol.routes for s in r.stops}
+        if not kept <= placed:
+            log.warning(
+                "part %s: the second pass dropped first-pass jobs %s; keeping the first pass",
+                p.key,
+                sorted(kept - placed),
+            )
+            continue
+        for t in p.problem.technicians:
+            eid = key_id(t.id)
+            r = sol.route_of(t.id)
+            if r is None:
+                routes.pop(eid, None)
+            else:
+                routes[eid] = r
+        for job_id in placed - kept:
+            unassigned.pop(int(job_id), None)
+        for u in sol.unassigned:
+            tid = int(u.job_id)
+            if tid in unassigned:
+                reason, message = unassigned[tid]
+                unassigned[tid] = (
+                    reason,
+                    f"{message} Secondary-territory engineers: {u.message}",
+                )
+
+
+def _totals(
+    dec: Decomposition,
+    routes: Mapping[int, SolvedRoute],
+    unassigned: Mapping[int, tuple[str, str]],
+    parts: Sequence[PartReport],
+    wall: float,
+) -> dict[str, Any]:
+    assigned = sum(len(r.stops) for r in routes.values())
+    sla_met = 0
+    for r in routes.values():
+        for s in r.stops:
+            job = dec.jobs.get(int(s.job_id))
+            if job is None or job.sla_due is None or s.start <= job.sla_due:
+                sla_met += 1
+    by_reason: dict[str, int] = {}
+    for reason, _ in unassigned.values():
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    feasible = assigned + sum(n for r, n in by_reason.items() if r in FEASIBLE_REASONS)
+    km = sum(r.distance_m for r in routes.values()) / 1000
+    return {
+        "tickets": len(dec.jobs),
+        "assigned": assigned,
+        "unassigned": len(unassigned),
+        "unassigned_by_reason": dict(sorted(by_reason.items())),
+        "with_feasible_engineer": feasible,
+        "engineers": len(dec.technicians),
+        "routes_with_work": sum(1 for r in routes.values() if r.stops),
+        "km": round(km, 3),
+        "drive_hours": round(sum(r.travel_s for r in routes.values()) / 3600, 3),
+        "work_hours": round(sum(r.service_s for r in routes.values()) / 3600, 3),
+        "wait_hours": round(sum(r.wait_s for r in routes.values()) / 3600, 3),
+        "sla_met": sla_met,
+        "km_per_served": round(km / assigned, 4) if assigned else None,
+        "objective": round(sum(p.objective or 0.0 for p in parts if p.pass_no == 1), 2),
+        "parts": len([p for p in parts if p.pass_no == 1]),
+        "second_pass_parts": len([p for p in parts if p.pass_no == 2]),
+        "wall_s": round(wall, 2),
+    }
