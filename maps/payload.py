@@ -11,16 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from geofence.coords import position
-from maps.data import EngineerStatus, MapData, MapLinks, RouteView, TicketView
+from maps.data import EngineerStatus, MapData, MapLinks, RouteView, StopView, TicketView
 from maps.kpi import engineer_kpis, totals
 from maps.panel import kpi_html, leaderboard_html, summary_html, unassigned_html
 from maps.popups import (
+    ENGINEER_STATUS_LABELS,
     PRIORITY_COLOURS,
+    REASON_LABELS,
+    STATUS_LABELS,
     clock,
-    engineer_popup,
     safe_colour,
-    stop_popup,
-    ticket_popup,
+    window_text,
 )
 
 __all__ = ["ENGINEER_ICONS", "map_payload", "ring_of"]
@@ -75,55 +76,74 @@ def _route_line(route: RouteView, tickets: dict[int, TicketView]) -> list[list[f
     return coords
 
 
+def _ticket_props(
+    t: TicketView,
+    data: MapData,
+    reasons: dict[int, tuple[str, str]],
+    placed: tuple[RouteView, StopView] | None,
+) -> dict[str, Any]:
+    """A ticket's marker and popup fields, times already in the map's zone."""
+    tz, day = data.tz, data.day
+    reason = reasons.get(t.id)
+    props = {
+        "id": t.id,
+        "title": t.title,
+        "customer": t.customer,
+        "address": t.address,
+        "priority": t.priority,
+        "colour": PRIORITY_COLOURS.get(t.priority, "#777777"),
+        "status": t.status,
+        "status_label": STATUS_LABELS.get(t.status, t.status),
+        "ring": ring_of(t.status),
+        "open": t.is_open,
+        "outside": t.outside_fences,
+        "territory": t.territory,
+        "window": window_text(t.windows, tz, day),
+        "sla": clock(t.sla_due, tz, day) if t.sla_due else "",
+        "duration": t.duration_min,
+        "skills": ", ".join(t.skills),
+        "engineer_id": placed[0].engineer_id if placed else t.engineer_id,
+        "eta": clock(placed[1].arrival, tz, day) if placed else "",
+        "planned": clock(t.planned_start, tz, day) if t.planned_start and not placed else "",
+        "unassigned": reason is not None,
+        "reason": reason[0] if reason else "",
+        "reason_label": REASON_LABELS.get(reason[0], reason[0]) if reason else "",
+        "reason_message": reason[1] if reason else "",
+    }
+    # Empty and false fields are left out: 5,000 tickets × a dozen "" adds up.
+    return {k: v for k, v in props.items() if v not in ("", None, False) or k == "id"}
+
+
 def map_payload(
     data: MapData, links: MapLinks | None = None, *, engineer_id: int | None = None
 ) -> dict[str, Any]:
     """Everything the page script draws, as JSON-ready dicts.
 
+    Popups are assembled by the page script from these fields (it escapes
+    every value): five thousand tickets as ready-made popup HTML would be
+    megabytes of markup for popups nobody opens.
+
     ``engineer_id`` narrows the payload to one engineer's day (his route and
     tickets, no "find engineer" buttons): the printable day sheet.
     """
     links = links or MapLinks()
-    day = data.day.isoformat()
+    tz, day = data.tz, data.day
+    day_iso = day.isoformat()
     engineers = {e.id: e for e in data.engineers}
     tickets_by_id = {t.id: t for t in data.tickets}
     routes = [r for r in data.routes if engineer_id is None or r.engineer_id == engineer_id]
     on_route = {s.ticket_id: (r, s) for r in routes for s in r.stops}
-    reasons = {u.ticket_id: (u.reason, u.message) for u in data.unassigned}
-    actions = engineer_id is None
+    reasons = (
+        {u.ticket_id: (u.reason, u.message) for u in data.unassigned} if engineer_id is None else {}
+    )
 
     ticket_features = []
     for t in data.tickets:
         placed = on_route.get(t.id)
         if engineer_id is not None and placed is None and t.engineer_id != engineer_id:
             continue
-        eng = engineers.get(placed[0].engineer_id if placed else t.engineer_id or -1)
-        ticket_features.append(
-            _feature(
-                t.position.lat,
-                t.position.lon,
-                {
-                    "id": t.id,
-                    "title": t.title,
-                    "priority": t.priority,
-                    "colour": PRIORITY_COLOURS.get(t.priority, "#777"),
-                    "status": t.status,
-                    "ring": ring_of(t.status),
-                    "open": t.is_open,
-                    "outside": t.outside_fences,
-                    "unassigned": t.id in reasons,
-                    "engineer_id": eng.id if eng else None,
-                    "popup": ticket_popup(
-                        t,
-                        data,
-                        engineer=eng,
-                        stop=placed[1] if placed else None,
-                        reason=reasons.get(t.id),
-                        actions=actions,
-                    ),
-                },
-            )
-        )
+        props = _ticket_props(t, data, reasons, placed)
+        ticket_features.append(_feature(t.position.lat, t.position.lon, props))
 
     route_features, stop_features = [], []
     for r in routes:
@@ -140,8 +160,8 @@ def map_payload(
                     "colour": colour,
                     "stops": len(r.stops),
                     "km": round(r.distance_m / 1000, 1),
-                    "start": clock(r.start_at, data.tz, data.day),
-                    "end": clock(r.end_at, data.tz, data.day),
+                    "start": clock(r.start_at, tz, day),
+                    "end": clock(r.end_at, tz, day),
                 },
             }
         )
@@ -158,8 +178,10 @@ def map_payload(
                         "ticket_id": s.ticket_id,
                         "seq": s.seq,
                         "colour": colour,
-                        "eta": clock(s.arrival, data.tz, data.day),
-                        "popup": stop_popup(s, t, e, data),
+                        "eta": clock(s.arrival, tz, day),
+                        "work": f"{clock(s.start, tz, day)}–{clock(s.end, tz, day)}",
+                        "wait_min": round(s.wait_s / 60),
+                        "leg_km": round(s.leg_m / 1000, 1),
                     },
                 )
             )
@@ -170,6 +192,7 @@ def map_payload(
         if engineer_id is not None and e.id != engineer_id:
             continue
         icon, marker = ENGINEER_ICONS.get(e.status, ("user", "gray"))
+        route = routes_by_engineer.get(e.id)
         engineer_features.append(
             _feature(
                 e.position.lat,
@@ -179,15 +202,23 @@ def map_payload(
                     "name": e.name,
                     "colour": safe_colour(e.colour),
                     "status": str(e.status),
+                    "status_label": ENGINEER_STATUS_LABELS.get(e.status, str(e.status)),
                     "icon": icon,
                     "marker": marker,
                     "home": e.position_is_home,
-                    "popup": engineer_popup(
-                        e,
-                        routes_by_engineer.get(e.id),
-                        data,
-                        day_link=links.engineer_page.replace("{id}", str(e.id)) + f"?date={day}",
-                    ),
+                    "seen": clock(e.last_seen_at, tz, day) if e.last_seen_at else "",
+                    "shift": f"{clock(e.shift_start, tz, day)}–{clock(e.shift_end, tz, day)}"
+                    if e.shift_start
+                    else "",
+                    "skills": ", ".join(e.skills),
+                    "territories": ", ".join(e.territories),
+                    "route": (
+                        f"{len(route.stops)} stops, {route.distance_m / 1000:.1f} km, "
+                        f"{clock(route.start_at, tz, day)}–{clock(route.end_at, tz, day)}"
+                    )
+                    if route
+                    else "",
+                    "sheet": links.engineer_page.replace("{id}", str(e.id)) + f"?date={day_iso}",
                 },
             )
         )
@@ -207,8 +238,8 @@ def map_payload(
         kpis = [k for k in kpis if k.engineer_id == engineer_id]
     day_totals = totals(data, kpis)
     return {
-        "day": day,
-        "tz": data.tz,
+        "day": day_iso,
+        "tz": tz,
         "plan": {"id": data.plan_id, "label": data.plan_label},
         "engineers": _collection(engineer_features),
         "tickets": _collection(ticket_features),
@@ -233,7 +264,7 @@ def map_payload(
         "html": {
             "summary": summary_html(data, day_totals),
             "unassigned": unassigned_html(data) if engineer_id is None else "",
-            "kpis": kpi_html(kpis, engineer_link=links.engineer_page, day=day),
+            "kpis": kpi_html(kpis, engineer_link=links.engineer_page, day=day_iso),
             "leaderboard": leaderboard_html(data),
         },
     }

@@ -338,7 +338,7 @@ def render_dispatcher_map(
         f'<option value="{t.id}">{escape(t.name)}</option>'
         for t in sorted(data.territories, key=lambda t: t.name)
     )
-    h = payload["html"]
+    # The panel's fragments travel once, in the JSON; the script puts them in place.
     who = f"<small>{escape(user)}</small> " if user else ""
     panel = f"""
 <aside id="fr-panel" class="fr-panel" aria-label="Dispatch panel">
@@ -353,7 +353,7 @@ def render_dispatcher_map(
       <button class="btn btn-sm btn-link" type="submit">Log out</button></form>
   </header>
   <div id="fr-status" class="fr-status" role="status" aria-live="polite"></div>
-  <section id="fr-summary">{h["summary"]}</section>
+  <section id="fr-summary"></section>
   <section class="fr-reopt">
     <label for="fr-territory">Territory</label>
     <select id="fr-territory" class="form-select form-select-sm">{options}</select>
@@ -362,11 +362,11 @@ def render_dispatcher_map(
   </section>
   <section id="fr-candidates" class="fr-candidates" hidden></section>
   <details open><summary>Unassigned ({len(data.unassigned)})</summary>
-    <div id="fr-unassigned">{h["unassigned"]}</div></details>
+    <div id="fr-unassigned"></div></details>
   <details open><summary>Engineers: km, hours, utilisation, SLA</summary>
-    <div id="fr-kpis">{h["kpis"]}</div></details>
+    <div id="fr-kpis"></div></details>
   <details><summary>Leaderboard, last 7 days</summary>
-    <div id="fr-leaderboard">{h["leaderboard"]}</div></details>
+    <div id="fr-leaderboard"></div></details>
   <details><summary>Legend</summary>{legend_html()}</details>
   <p class="fr-fences-note">{len(fences)} territories · {outside} tickets outside every fence</p>
 </aside>

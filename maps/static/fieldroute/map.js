@@ -34,6 +34,84 @@
     el.className = "fr-status" + (kind ? " fr-status-" + kind : "");
   }
 
+  var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function esc(value) {
+    return String(value === undefined || value === null ? "" : value).replace(/[&<>"']/g,
+      function (c) { return ESC[c]; });
+  }
+
+  // A popup is a title and a two-column table; every value goes through esc().
+  function popup(title, rows, extra, dataAttr) {
+    var body = rows.filter(function (r) { return r[1] !== "" && r[1] !== undefined && r[1] !== null; })
+      .map(function (r) {
+        return "<tr><th>" + esc(r[0]) + "</th><td" + (r[2] ? ' class="' + r[2] + '"' : "") + ">" +
+          esc(r[1]) + "</td></tr>";
+      }).join("");
+    return '<div class="fr-popup"' + (dataAttr || "") + "><h6>" + esc(title) + "</h6>" +
+      '<table class="fr-popup-table">' + body + "</table>" + (extra || "") + "</div>";
+  }
+
+  function engineerName(id) {
+    var e = S.engineers[id];
+    return e ? e.name : "";
+  }
+
+  function ticketPopup(p) {
+    var rows = [
+      ["Customer", p.customer],
+      ["Address", p.address || "–"],
+      ["Priority", p.priority, "fr-prio-" + p.priority],
+      ["Status", p.status_label],
+      ["Window", p.window],
+      ["SLA due", p.sla || "none"],
+      ["Duration", p.duration + " min"],
+      ["Skills", p.skills],
+      ["Territory", p.territory || "outside every fence", p.territory ? "" : "fr-outside"],
+      ["Engineer", p.engineer_id ? engineerName(p.engineer_id) : ""],
+      ["ETA", p.eta],
+      ["Planned", p.planned]
+    ];
+    if (p.unassigned) {
+      rows.push(["Unassigned", p.reason_label + (p.reason_message ? " — " + p.reason_message : ""),
+        "fr-reason"]);
+    }
+    var buttons = "";
+    if (p.open && S.options.mode === "dispatch") {
+      buttons = '<div class="fr-popup-actions"><button type="button" class="btn btn-sm btn-primary" ' +
+        'data-fr-action="candidates" data-ticket="' + Number(p.id) + '">Find engineer</button></div>';
+    }
+    return popup("#" + p.id + " " + p.title, rows, buttons, ' data-ticket="' + Number(p.id) + '"');
+  }
+
+  function stopPopup(p) {
+    var t = S.ticketData[p.ticket_id] || {};
+    return popup("Stop " + p.seq + " · #" + p.ticket_id + " " + (t.title || ""), [
+      ["ETA", p.eta],
+      ["Work", p.work],
+      ["Window", t.window],
+      ["Customer", t.customer],
+      ["Address", t.address || "–"],
+      ["Priority", t.priority, "fr-prio-" + t.priority],
+      ["SLA due", t.sla || "none"],
+      ["Waits", p.wait_min ? p.wait_min + " min" : ""],
+      ["Leg", p.leg_km + " km"],
+      ["Engineer", engineerName(p.engineer_id)]
+    ], "", ' data-ticket="' + Number(p.ticket_id) + '"');
+  }
+
+  function engineerPopup(p) {
+    var link = p.sheet ? '<p><a href="' + esc(p.sheet) + '">Day sheet</a></p>' : "";
+    return popup(p.name, [
+      ["Status", p.status_label],
+      ["Shown at", p.home ? "home (no position yet)" : "last position"],
+      ["Seen", p.seen],
+      ["Shift", p.shift || "none"],
+      ["Skills", p.skills],
+      ["Territories", p.territories],
+      ["Route", p.route]
+    ], link, ' data-engineer="' + Number(p.id) + '"');
+  }
+
   function ticketStyle(p, canvas) {
     var ring = RINGS[p.ring] || RINGS.open;
     var style = {
@@ -55,21 +133,24 @@
     var canvas = S.options.tickets === "canvas";
     var markers = [];
     S.tickets = {};
+    S.ticketData = {};
     clearGroup(S.layers.tickets);
     clearGroup(S.layers.unassigned);
     clearGroup(S.layers.outside);
     fc.features.forEach(function (f) {
       var p = f.properties;
       var at = toLatLng(f.geometry.coordinates);
-      var m = L.circleMarker(at, ticketStyle(p, canvas)).bindPopup(p.popup, { maxWidth: 340 });
+      S.ticketData[p.id] = p;
+      var content = function () { return ticketPopup(p); };
+      var m = L.circleMarker(at, ticketStyle(p, canvas)).bindPopup(content, { maxWidth: 340 });
       m.frTicket = p.id;
       markers.push(m);
       S.tickets[p.id] = m;
       if (p.unassigned && S.layers.unassigned) {
         var u = L.circleMarker(at, {
-          radius: 12, color: p.colour, weight: 3, fill: true, fillOpacity: 0.15,
+          radius: 10, color: p.colour, weight: 2.5, dashArray: "4 2", fill: true, fillOpacity: 0.12,
           className: "fr-unassigned-marker"
-        }).bindPopup(p.popup, { maxWidth: 340 });
+        }).bindPopup(content, { maxWidth: 340 });
         u.frTicket = p.id;
         S.layers.unassigned.addLayer(u);
         S.tickets[p.id] = u;
@@ -99,7 +180,7 @@
       });
       var m = L.marker(toLatLng(f.geometry.coordinates), {
         icon: icon, title: p.name, riseOnHover: true, zIndexOffset: 500
-      }).bindPopup(p.popup, { maxWidth: 340 });
+      }).bindPopup(function () { return engineerPopup(p); }, { maxWidth: 340 });
       m.on("add", function () {
         var el = m.getElement();
         if (el) { el.classList.add("fr-engineer", "fr-engineer-" + p.status); el.dataset.engineer = p.id; }
@@ -139,7 +220,7 @@
       });
       L.marker(toLatLng(f.geometry.coordinates), {
         icon: icon, title: "Stop " + p.seq + " · ETA " + p.eta, riseOnHover: true
-      }).bindPopup(p.popup, { maxWidth: 340 }).addTo(g);
+      }).bindPopup(function () { return stopPopup(p); }, { maxWidth: 340 }).addTo(g);
     });
   }
 
@@ -153,8 +234,8 @@
 
   function draw(data) {
     S.data = data;
-    drawTickets(data.tickets);
     drawEngineers(data.engineers);
+    drawTickets(data.tickets);
     drawRoutes(data.routes, data.stops);
     drawPanel(data);
   }
@@ -371,9 +452,16 @@
       options: opts.options,
       canvas: L.canvas({ padding: 0.5 }),
       tickets: {},
+      ticketData: {},
       engineers: {}
     };
     draw(JSON.parse(dataEl.textContent));
+    // Numbered stops shrink to dots when zoomed out: hundreds of numbers are noise.
+    var zoomClass = function () {
+      S.map.getContainer().classList.toggle("fr-zoom-low", S.map.getZoom() < 13);
+    };
+    S.map.on("zoomend", zoomClass);
+    zoomClass();
     document.addEventListener("click", onClick);
     window.fieldrouteReady = performance.now();
     document.dispatchEvent(new CustomEvent("fieldroute:ready"));
