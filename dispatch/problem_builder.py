@@ -23,14 +23,14 @@ Decisions the issue left open, made here (and repeated in ``docs/operations.md``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dispatch.clock import DayClock
 from dispatch.records import EngineerRecord, TicketRecord
-from routing import Break, Job, Location, Priority, Technician, TimeWindow
+from routing import Break, Job, Location, Priority, Problem, Technician, TimeWindow, Weights
 
-__all__ = ["WorkingDay", "job_for", "technician_for", "working_day"]
+__all__ = ["WorkingDay", "day_problem", "job_for", "technician_for", "working_day"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +208,41 @@ def job_for(
         locked_first=locked_first,
         preferred_technician=preferred_technician,
     )
+
+
+def day_problem(
+    engineers: Iterable[EngineerRecord],
+    tickets: Iterable[TicketRecord],
+    clock: DayClock,
+    *,
+    territory_keys: Mapping[int, str],
+    weights: Weights | None = None,
+) -> tuple[Problem, list[int]]:
+    """Every engineer and ticket of a day in one problem, with all their territories.
+
+    Returns the problem and the ids of tickets that cannot be served that day. Used where
+    the whole day is looked at at once (the greedy baseline); the batch cuts it into parts.
+    """
+    engineers = list(engineers)
+    horizon_end = max(
+        [clock.length] + [clock.seconds(e.shift.end_at) for e in engineers if e.shift]
+    )
+    techs = []
+    for e in engineers:
+        t = technician_for(
+            e,
+            clock,
+            territories=[territory_keys[i] for i in e.primary if i in territory_keys],
+            secondary=[territory_keys[i] for i in e.secondary if i in territory_keys],
+        )
+        if t is not None:
+            techs.append(t)
+    jobs, skipped = [], []
+    for tk in tickets:
+        key = None if tk.territory_id is None else territory_keys.get(tk.territory_id)
+        job = job_for(tk, clock, horizon_end=horizon_end, territory=key)
+        if job is None:
+            skipped.append(tk.id)
+        else:
+            jobs.append(job)
+    return Problem(tuple(techs), tuple(jobs), weights or Weights()), skipped
