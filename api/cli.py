@@ -197,6 +197,10 @@ def export_csv(
 
 def _mount_optional() -> None:
     """Sub-commands that live beside their packages."""
+    from api.cli_dispatch import plan_command, report_app
+
+    app.command("plan")(plan_command)
+    app.add_typer(report_app, name="report")
     try:
         from api.cli_bench import bench_app
     except ImportError:  # pragma: no cover - the routing benchmarks are optional
