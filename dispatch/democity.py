@@ -104,6 +104,7 @@ class CitySize:
 
 
 SIZES: dict[str, CitySize] = {
+    "tiny": CitySize("tiny", 3, 6, 30, 1),  # tests: a city in a second
     "small": CitySize("small", 6, 15, 150, 2),
     "medium": CitySize("medium", 12, 60, 600, 3),
     "large": CitySize("large", 25, 250, 5000, 2),
