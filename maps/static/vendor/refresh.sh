@@ -37,7 +37,9 @@ for f in markers-soft.png markers-soft@2x.png markers-shadow.png markers-shadow@
 done
 
 d=$here/fontawesome; rm -rf "$d"; mkdir -p "$d/css" "$d/webfonts"
-cp "$nm/@fortawesome/fontawesome-free/css/all.min.css" "$d/css/"
+# Only the woff2 fonts are shipped, so drop the ttf fallbacks from the rules.
+sed -e 's#,url(\.\./webfonts/[a-z0-9-]*\.ttf) format("truetype")##g' \
+  "$nm/@fortawesome/fontawesome-free/css/all.min.css" >"$d/css/all.min.css"
 cp "$nm/@fortawesome/fontawesome-free/webfonts/"*.woff2 "$d/webfonts/"
 cp "$nm/@fortawesome/fontawesome-free/LICENSE.txt" "$d/LICENSE.txt"
 
