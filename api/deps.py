@@ -57,10 +57,15 @@ def _unauthorised(detail: str) -> HTTPException:
 
 def get_current_user(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> User:
+    """The account behind the request's token (bearer header or session cookie).
+
+    The account is read in a short session of its own, not the request's: on
+    SQLite a write request's session holds the write lock from its first
+    query, and checking a token should not extend that.
+    """
     if not token:
         token = request.cookies.get(SESSION_COOKIE)
         if (
@@ -78,7 +83,8 @@ def get_current_user(
     claims = read_token(token, settings.resolved_secret_key)
     if claims is None:
         raise _unauthorised("the token is invalid or has expired: log in again")
-    user = session.get(User, int(claims["sub"]))
+    with Session(request.app.state.engine) as auth_session:
+        user = auth_session.get(User, int(claims["sub"]))
     if user is None or not user.active:
         raise _unauthorised("the account no longer exists or is disabled")
     return user
