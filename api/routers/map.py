@@ -58,13 +58,12 @@ def _to_login(request: Request) -> RedirectResponse:
 
 def optional_user(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> User | None:
     """The logged-in user, or None (pages redirect to the form instead of 401)."""
     try:
-        return get_current_user(request, session, settings, token)
+        return get_current_user(request=request, settings=settings, token=token)
     except HTTPException:
         return None
 
