@@ -15,7 +15,12 @@ from sqlalchemy.engine import Engine
 from crm.models import Role
 from tests import factories as f
 
-PUBLIC = {("POST", "/auth/token"), ("GET", "/healthz")}
+PUBLIC = {
+    ("POST", "/auth/token"),
+    ("GET", "/healthz"),
+    ("GET", "/map/login"),
+    ("POST", "/map/login"),
+}
 ALLOWED_OK = {200, 201, 204, 409, 422, 428}
 
 # (method, path template) → roles allowed; "own" = engineer allowed on his own record only.
