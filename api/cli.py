@@ -197,10 +197,14 @@ def export_csv(
 
 def _mount_optional() -> None:
     """Sub-commands that live beside their packages."""
+    from api.cli_demo import demo
     from api.cli_dispatch import plan_command, report_app
+    from api.cli_mobile import mobile_app
 
+    app.command("demo")(demo)
     app.command("plan")(plan_command)
     app.add_typer(report_app, name="report")
+    app.add_typer(mobile_app, name="mobile")
     try:
         from api.cli_bench import bench_app
     except ImportError:  # pragma: no cover - the routing benchmarks are optional
