@@ -52,7 +52,7 @@ from maps.data import (
 )
 from maps.popups import default_colour
 
-__all__ = ["choose_plan", "day_bounds", "load_leaderboard", "load_map_data"]
+__all__ = ["choose_plan", "day_bounds", "day_plans", "load_leaderboard", "load_map_data"]
 
 _FINAL = (TicketStatus.completed, TicketStatus.cancelled)
 
@@ -65,28 +65,41 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def choose_plan(session: Session, day: date) -> Plan | None:
-    """The plan a dispatcher means by "the plan of that day".
+def day_plans(session: Session, day: date) -> list[Plan]:
+    """The plans a dispatcher means by "the plan of that day", newest first.
 
-    The published one if any (what engineers were sent), otherwise the
+    Every published plan of the day (what engineers were sent; per-territory
+    runs and real-time assignments may each have published one), else the
     newest draft (what the nightly batch proposes and a dispatcher reviews).
     """
-    for status in (PlanStatus.published, PlanStatus.draft):
-        plan = session.exec(
-            select(Plan)
-            .where(Plan.day == day, Plan.status == status)
-            .order_by(col(Plan.created_at).desc(), col(Plan.id).desc())
-            .limit(1)
-        ).first()
-        if plan is not None:
-            return plan
-    return None
+    published = session.exec(
+        select(Plan)
+        .where(Plan.day == day, Plan.status == PlanStatus.published)
+        .order_by(col(Plan.published_at).desc(), col(Plan.id).desc())
+    ).all()
+    if published:
+        return list(published)
+    draft = session.exec(
+        select(Plan)
+        .where(Plan.day == day, Plan.status == PlanStatus.draft)
+        .order_by(col(Plan.created_at).desc(), col(Plan.id).desc())
+        .limit(1)
+    ).first()
+    return [draft] if draft is not None else []
 
 
-def _plan_label(plan: Plan | None, routes: int) -> str:
-    if plan is None:
+def choose_plan(session: Session, day: date) -> Plan | None:
+    """The newest of :func:`day_plans` (the one named on the map)."""
+    plans = day_plans(session, day)
+    return plans[0] if plans else None
+
+
+def _plan_label(plans: list[Plan], routes: int) -> str:
+    if not plans:
         return "no plan for this day"
-    return f"{plan.status} plan #{plan.id} · {routes} routes"
+    newest = plans[0]
+    more = f" (+{len(plans) - 1} more)" if len(plans) > 1 else ""
+    return f"{newest.status} plan #{newest.id}{more} · {routes} routes"
 
 
 def _ticket_scope(start: datetime, end: datetime, engineer_id: int | None) -> Any:
@@ -110,53 +123,64 @@ def load_map_data(
     ``engineer_id`` limits tickets and routes to one engineer (his day sheet).
     """
     start, end = day_bounds(day, tz)
-    plan = choose_plan(session, day)
+    plans = day_plans(session, day)
+    plan_ids = [p.id for p in plans if p.id is not None]
+    rank = {pid: i for i, pid in enumerate(plan_ids)}
 
-    # --- routes and stops of the chosen plan ---------------------------------
+    # --- routes: each engineer's route from the newest plan that has one -------------
     route_rows: list[Route] = []
     stops_by_route: dict[int, list[Stop]] = defaultdict(list)
     plan_unassigned: dict[int, PlanUnassigned] = {}
-    if plan is not None:
-        stmt = select(Route).where(Route.plan_id == plan.id)
+    if plan_ids:
+        stmt = select(Route).where(col(Route.plan_id).in_(plan_ids))
         if engineer_id is not None:
             stmt = stmt.where(Route.engineer_id == engineer_id)
-        route_rows = list(session.exec(stmt.order_by(Route.engineer_id)))
-        route_ids = select(Route.id).where(Route.plan_id == plan.id)
-        for s in session.exec(
-            select(Stop).where(col(Stop.route_id).in_(route_ids)).order_by(Stop.route_id, Stop.seq)
-        ):
-            stops_by_route[s.route_id].append(s)
+        newest: dict[int, Route] = {}
+        for r in sorted(session.exec(stmt), key=lambda r: (rank[r.plan_id], r.id or 0)):
+            newest.setdefault(r.engineer_id, r)
+        route_rows = sorted(newest.values(), key=lambda r: r.engineer_id)
+        route_ids = [r.id for r in route_rows if r.id is not None]
+        if route_ids:
+            for s in session.exec(
+                select(Stop)
+                .where(col(Stop.route_id).in_(route_ids))
+                .order_by(Stop.route_id, Stop.seq)
+            ):
+                stops_by_route[s.route_id].append(s)
         if engineer_id is None:
-            plan_unassigned = {
-                u.ticket_id: u
-                for u in session.exec(
-                    select(PlanUnassigned).where(PlanUnassigned.plan_id == plan.id)
-                )
-            }
-    own_route_ids = {r.id for r in route_rows}
-    stop_ticket_ids = {
-        s.ticket_id for rid, stops in stops_by_route.items() if rid in own_route_ids for s in stops
-    }
+            rows_u = session.exec(
+                select(PlanUnassigned).where(col(PlanUnassigned.plan_id).in_(plan_ids))
+            ).all()
+            for u in sorted(rows_u, key=lambda u: rank[u.plan_id]):
+                plan_unassigned.setdefault(u.ticket_id, u)
+    stop_ticket_ids = {s.ticket_id for stops in stops_by_route.values() for s in stops}
 
     # --- tickets ---------------------------------------------------------------
     scope = _ticket_scope(start, end, engineer_id)
     extra_ids = stop_ticket_ids | set(plan_unassigned)
     id_filter: Any = col(Ticket.id).in_(scope)
-    if plan is not None:
-        # Subqueries, not id lists: a big plan would exceed SQLite's bound-parameter limit.
-        routes_q = select(Route.id).where(Route.plan_id == plan.id)
-        if engineer_id is not None:
-            routes_q = routes_q.where(Route.engineer_id == engineer_id)
+    if route_rows:
+        # Subqueries, not ticket-id lists: a big plan would exceed SQLite's parameter limit.
+        routes_q = [r.id for r in route_rows]
         in_plan = [
             col(Ticket.id).in_(select(Stop.ticket_id).where(col(Stop.route_id).in_(routes_q)))
         ]
         if engineer_id is None:
             in_plan.append(
                 col(Ticket.id).in_(
-                    select(PlanUnassigned.ticket_id).where(PlanUnassigned.plan_id == plan.id)
+                    select(PlanUnassigned.ticket_id).where(
+                        col(PlanUnassigned.plan_id).in_(plan_ids)
+                    )
                 )
             )
         id_filter = sa.or_(id_filter, *in_plan)
+    elif plan_ids and engineer_id is None:
+        id_filter = sa.or_(
+            id_filter,
+            col(Ticket.id).in_(
+                select(PlanUnassigned.ticket_id).where(col(PlanUnassigned.plan_id).in_(plan_ids))
+            ),
+        )
     rows = session.exec(
         select(Ticket, Site, Customer.name)
         .join(Site, col(Site.id) == Ticket.site_id)
@@ -346,7 +370,7 @@ def load_map_data(
                 continue
             message = (
                 "no plan for this day yet"
-                if plan is None
+                if not plans
                 else "created or returned to the pool after this plan was made"
             )
             if t.outside_fences:
@@ -372,8 +396,8 @@ def load_map_data(
         routes=tuple(routes),
         unassigned=tuple(unassigned),
         leaderboard=tuple(load_leaderboard(session, day=day, tz=tz)) if engineer_id is None else (),
-        plan_id=plan.id if plan else None,
-        plan_label=_plan_label(plan, len(routes)),
+        plan_id=plan_ids[0] if plan_ids else None,
+        plan_label=_plan_label(plans, len(routes)),
     )
 
 

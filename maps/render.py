@@ -16,6 +16,7 @@ the only external URL a page can hold is the configured tile URL.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -243,6 +244,7 @@ def render_dispatcher_map(
     tile_attribution: str | None = None,
     ticket_layer: str = "auto",
     user: str = "",
+    as_of: datetime | None = None,
 ) -> str:
     """The dispatcher's page for one day, as a complete HTML document.
 
@@ -261,6 +263,11 @@ def render_dispatcher_map(
         canvas circle) or ``"auto"`` (cluster up to ``CANVAS_THRESHOLD`` tickets).
     user
         Shown next to the logout button.
+    as_of
+        The moment the page's actions act at (sent as ``at`` to candidates,
+        assign and re-optimise); ``None`` means now. For another day than
+        today the API passes that day's start, so "find engineer" looks at
+        that day's routes.
     """
     links = links or MapLinks()
     m, fig, fences = _base_map(
@@ -322,6 +329,7 @@ def render_dispatcher_map(
             "tickets": mode,
             "day": data.day.isoformat(),
             "tz": data.tz,
+            "at": as_of.isoformat() if as_of else None,
             "links": {
                 "data": links.data,
                 "candidates": links.candidates,

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import SESSION_COOKIE, SessionDep, SettingsDep, Staff, get_current_user, oauth2
-from api.mapdata import load_map_data
+from api.mapdata import day_bounds, load_map_data
 from api.security import issue_token
 from crm.errors import NotFound, TooManyAttempts
 from crm.models import Engineer, Role, User
@@ -187,9 +187,14 @@ def dispatcher_map(
         return _to_login(request)
     if user.role not in (Role.admin, Role.dispatcher):
         raise NotFound("page", request.url.path)
-    shown = day or _today(settings)
+    today = _today(settings)
+    shown = day or today
     data = load_map_data(session, day=shown, tz=settings.timezone)
-    html = render_dispatcher_map(data, links=LINKS, tile_url=settings.tile_url, user=user.username)
+    # Another day than today: the page's actions act as of that day's start.
+    as_of = None if shown == today else day_bounds(shown, settings.timezone)[0]
+    html = render_dispatcher_map(
+        data, links=LINKS, tile_url=settings.tile_url, user=user.username, as_of=as_of
+    )
     return HTMLResponse(html, headers=_page_headers(settings))
 
 

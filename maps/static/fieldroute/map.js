@@ -271,6 +271,12 @@
     });
   }
 
+  // Another day than today: the actions act as of that day's start (the API's "at").
+  function withAt(body) {
+    if (S.options.at) { body.at = S.options.at; }
+    return body;
+  }
+
   function refresh() {
     var url = S.options.links.data + "?date=" + encodeURIComponent(S.options.day);
     return call("GET", url).then(draw);
@@ -372,7 +378,7 @@
 
   function findEngineer(ticketId) {
     status("Looking for engineers for ticket #" + ticketId + "…");
-    return call("POST", S.options.links.candidates, { ticket_id: ticketId, k: 5 })
+    return call("POST", S.options.links.candidates, withAt({ ticket_id: ticketId, k: 5 }))
       .then(function (answer) { showCandidates(ticketId, answer); status(""); })
       .catch(function (e) { status(e.message, "error"); });
   }
@@ -390,7 +396,7 @@
   }
 
   function assign(ticketId, engineerId, position) {
-    var body = { ticket_id: ticketId, engineer_id: engineerId };
+    var body = withAt({ ticket_id: ticketId, engineer_id: engineerId });
     if (position !== undefined && position !== "") { body.position = Number(position); }
     status("Assigning ticket #" + ticketId + "…");
     return call("POST", S.options.links.assign, body)
@@ -412,7 +418,7 @@
     if (!sel || !sel.value) { return Promise.resolve(); }
     var label = sel.options[sel.selectedIndex].text;
     status("Re-optimising " + label + "…");
-    return call("POST", S.options.links.reoptimize, { territory_id: Number(sel.value) })
+    return call("POST", S.options.links.reoptimize, withAt({ territory_id: Number(sel.value) }))
       .then(refresh)
       .then(function () { status(label + " re-optimised.", "ok"); })
       .catch(function (e) { status(e.message, "error"); });
