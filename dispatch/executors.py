@@ -107,11 +107,18 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def mp_context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` with the solver preloaded where available, else ``spawn``."""
+def mp_context(
+    preload: Sequence[str] = ("dispatch.worker",),
+) -> multiprocessing.context.BaseContext:
+    """``forkserver`` (``spawn`` where there is none) with ``preload`` imported once.
+
+    The fork server is started by the first pool of this process and imports the
+    ``preload`` modules then (the solver: about a second); every worker is forked from it
+    with those modules in place. The list only matters before the server starts.
+    """
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["dispatch.worker"])
+        ctx.set_forkserver_preload(list(preload))
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -137,7 +137,7 @@ def cancel_plan(session: Session, plan_id: int) -> Plan:
     if plan.status != PlanStatus.running:
         raise Conflict(
             f"plan {plan_id} is {plan.status}, not running: there is nothing to cancel",
-            status=str(plan.status),
+            plan_status=str(plan.status),
         )
     plan.status = PlanStatus.cancelled
     plan.error = "cancelled"
@@ -262,7 +262,7 @@ def publish_plan(
         if plan.status != PlanStatus.draft:
             raise Conflict(
                 f"plan {plan_id} is {plan.status}; only a draft plan can be published",
-                status=str(plan.status),
+                plan_status=str(plan.status),
             )
         superseded = []
         for old in s.exec(
