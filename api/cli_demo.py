@@ -3,8 +3,9 @@
 What ``make demo`` runs, so what a new user sees first: it creates the
 database (``crm.db.upgrade``) at ``FIELDROUTE_DATABASE_URL`` (default
 ``var/fieldroute.db``), loads the demo city through the crm services, plans
-tomorrow when ``dispatch`` offers planning, prints the figures, the map URL
-and the dispatcher's login, and serves the app on 127.0.0.1.
+tomorrow with ``dispatch`` (progress bar, published plan), prints the savings
+report against the greedy baseline, the map URL and the dispatcher's login,
+and serves the app on 127.0.0.1.
 
 Mounted by ``api/cli.py`` as ``app.command("demo")(demo)``. Running it twice
 on the same day reuses the city; a database holding anything else is left
@@ -164,10 +165,14 @@ def demo(
     password: Annotated[
         str | None, typer.Option(help="Dispatcher password; generated when omitted.")
     ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="Search seconds per planning part (default by size: 5, 10, 30)."),
+    ] = None,
 ) -> None:
     """Load the demo city around Shanghai, plan tomorrow, print the figures, serve the map."""
     try:
-        _demo(size, seed, no_serve, reset, port, password)
+        _demo(size, seed, no_serve, reset, port, password, time_limit)
     except (SchemaOutdatedError, OperationalError) as exc:
         typer.echo(f"fieldroute: error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -181,7 +186,13 @@ def demo(
 
 
 def _demo(
-    size: DemoSize, seed: int, no_serve: bool, reset: bool, port: int, password: str | None
+    size: DemoSize,
+    seed: int,
+    no_serve: bool,
+    reset: bool,
+    port: int,
+    password: str | None,
+    time_limit: float | None,
 ) -> None:
     cfg = Settings()
     url = cfg.resolved_database_url
@@ -219,7 +230,14 @@ def _demo(
     with session_scope(engine) as session:
         figures = city_figures(session, day=day)
     _figures_table(figures, report)
-    _plan_or_explain(engine, day)
+    from api.mapdata import choose_plan
+
+    with session_scope(engine) as session:
+        planned = choose_plan(session, day)
+    if planned is not None and planned.status == "published" and report is None:
+        _echo(f"Tomorrow is already planned (published plan {planned.id}).")
+    else:
+        _plan(engine, cfg, day, time_limit or TIME_LIMITS[size.value])
 
     link = f"http://127.0.0.1:{port}/map?date={day.isoformat()}"
     _echo()
@@ -236,25 +254,61 @@ def _demo(
     uvicorn.run(create_app(cfg, engine=engine), host="127.0.0.1", port=port, log_level="warning")
 
 
-def _plan_or_explain(engine: Engine, day: date) -> None:
-    """Plan ``day`` with dispatch when it offers planning; otherwise say what the map shows."""
-    planner = _dispatch_planner()
-    if planner is None:
-        _echo(
-            "Planning: this build has no nightly planner yet (dispatch); the map shows "
-            "tomorrow's tickets unplanned, each listed with the reason 'not in the plan'."
-        )
-        return
-    planner(engine, day)
+#: Search seconds per planning part, by city size: the demo should plan in
+#: about a minute on a laptop; ``fieldroute plan`` is the place for long searches.
+TIME_LIMITS = {"small": 5.0, "medium": 10.0, "large": 30.0}
 
 
-def _dispatch_planner() -> Any | None:
-    """The dispatch package's plan-and-report entry point, once it exists."""
-    try:
-        from dispatch import demo_plan  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return demo_plan
+def _plan(engine: Engine, cfg: Settings, day: date, time_limit: float) -> bool:
+    """Plan ``day`` with dispatch (progress bar), publish it, print the savings report.
+
+    Returns whether a plan was published; a failure is reported, not raised,
+    so the map is still served with what the database holds.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from dispatch.batch import plan_day
+
+    _echo(f"Planning {day} (up to {time_limit:g} s of search per part) ...")
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("parts · {task.fields[assigned]} tickets assigned"),
+    ) as bar:
+        task = bar.add_task("planning", total=None, assigned="0")
+
+        def update(p: Any) -> None:
+            bar.update(
+                task,
+                description=p.phase,
+                total=max(p.parts_total, 1),
+                completed=p.parts_done,
+                assigned=f"{p.assigned:,}/{p.tickets:,}",
+            )
+
+        try:
+            result = plan_day(
+                engine, day, time_limit=time_limit, publish=True, progress=update, settings=cfg
+            )
+        except DomainError as exc:
+            typer.echo(f"fieldroute: planning failed: {exc.detail}", err=True)
+            return False
+    if result.exit_code != 0:
+        typer.echo(f"fieldroute: planning failed: plan {result.plan_id}: {result.error}", err=True)
+        return False
+    t = result.totals
+    reasons = ", ".join(f"{n} {r}" for r, n in t.get("unassigned_by_reason", {}).items())
+    _echo(
+        f"Plan {result.plan_id} for {day}: {result.status} — {t['assigned']:,} of "
+        f"{t['tickets']:,} tickets assigned"
+        + (f" (unassigned: {reasons})" if reasons else "")
+        + f", {t['km']:,.1f} km, {t['wall_s']:.1f} s"
+    )
+    from api.cli_dispatch import report_savings
+
+    report_savings(date_=day.isoformat(), plan_id=result.plan_id, as_json=False)
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m api.cli_demo` before it is mounted

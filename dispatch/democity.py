@@ -546,6 +546,7 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
                     rng, len(engineers), spec.engineers, tid, territories, neighbours, used, names
                 )
             )
+    _staff_every_trade(rng, engineers, n_t)
 
     # A week of history: tickets each engineer completed (the leaderboard).
     history: list[TicketSpec] = []
@@ -580,6 +581,24 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
         tickets=tuple(tickets),
         history=tuple(history),
     )
+
+
+def _staff_every_trade(rng: random.Random, engineers: list[EngineerSpec], territories: int) -> None:
+    """Give each district someone at level 3 in every trade, as a real company staffs it.
+
+    Left to chance, a district of five engineers lacks a trade or two and the
+    demo's plan fills up with "no engineer with the skill"; a few such tickets
+    (level 4-5 jobs) remain, which is what a dispatcher should see.
+    """
+    for tid in range(territories):
+        crew = [i for i, e in enumerate(engineers) if e.primary == tid]
+        if not crew:
+            continue
+        for code, _, _ in SKILLS:
+            if any(engineers[i].skills.get(code, 0) >= 3 for i in crew):
+                continue
+            i = min(crew, key=lambda k: (len(engineers[k].skills), rng.random()))
+            engineers[i].skills[code] = max(engineers[i].skills.get(code, 0), 3)
 
 
 #: Share of the engineers' paid minutes tomorrow's work fills; the rest is
