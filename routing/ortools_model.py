@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.compiled import Compiled
 from routing.solution import Status
@@ -80,6 +80,7 @@ def _search_parameters(config: SearchConfig, time_limit: float) -> object:
         params.local_search_metaheuristic = (
             routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         )
+        _ruin_and_recreate(params)
     else:
         params.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic.upper()
@@ -93,6 +94,26 @@ def _search_parameters(config: SearchConfig, time_limit: float) -> object:
     if config.strategy == "vrptw":
         _tune_vrptw(params)
     return params
+
+
+def _ruin_and_recreate(params: object, removed: int = 10) -> None:
+    """Iterated local search: SISR ruin (strings of nearby visits), cheapest reinsertion,
+    simulated-annealing acceptance with temperatures set from the objective scale."""
+    rr = params.iterated_local_search_parameters.ruin_recreate_parameters  # type: ignore[attr-defined]
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = removed
+    sisr.avg_num_removed_visits = removed
+    sisr.bypass_factor = 0.01
+    rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ALL_SEQUENTIALLY
+    rr.recreate_strategy.heuristic = (
+        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    )
+    ils = params.iterated_local_search_parameters  # type: ignore[attr-defined]
+    ils.improve_perturbed_solution = True
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    sa.automatic_temperatures = True
 
 
 def _tune_vrptw(params: object) -> None:

@@ -161,8 +161,11 @@ def precheck(c: Compiled) -> PreCheck:
             mask[v] = True
             reason = _why_not(c, node, mask)
             if reason is not None:
+                # Judged globally first: if nobody could do it, that is the true cause.
                 anyone = _why_not(c, node, everyone)
-                if anyone is None:
+                if anyone is not None:
+                    reason = anyone
+                else:
                     reason = Unassigned(
                         job.id,
                         Reason.PINNED_CONFLICT,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from routing.compiled import COST_SCALE, Compiled, compile_problem
 from routing.domain import Problem
@@ -148,26 +148,45 @@ def _arrival(t: int, tau: int, breaks: list[tuple[int, int]]) -> int:
 
 
 def timing(c: Compiled, v: int, nodes: Sequence[int]) -> Timing | None:
-    """Feasible times of ``nodes`` for technician ``v``, with the latest sensible departure.
+    """Feasible times of ``nodes`` for technician ``v``, with the shortest working time.
 
-    Returns ``None`` when no schedule satisfies windows, breaks and the shift. Among the
-    schedules that reach the end place as early as possible, the one leaving latest is
-    returned: it has the shortest working time.
+    Returns ``None`` when no schedule satisfies windows, breaks and the shift. Leaving later
+    shortens the day as long as it does not delay the return; because breaks may also be
+    taken before leaving, departures are searched region by region (a region starts where
+    one more break fits before leaving), and within a region feasibility only gets worse
+    with a later departure, so a binary search finds the latest useful departure.
     """
     shift_start = c.shift[v][0]
-    first = _forward(c, v, nodes, shift_start)
-    if first is None:
-        return None
-    target = first.end_arrival
-    lo, hi = shift_start, target
-    best = first
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        t = _forward(c, v, nodes, mid)
-        if t is not None and t.end_arrival <= target:
-            lo, best = mid, t
-        else:
-            hi = mid - 1
+    cuts = [shift_start]
+    cur = 0
+    for e, lst, d in c.breaks[v]:
+        bs = max(e, cur)
+        if bs > lst:
+            break
+        cur = bs + d
+        if cur > shift_start:
+            cuts.append(cur)
+    best: Timing | None = None
+    for k, lo in enumerate(cuts):
+        first = _forward(c, v, nodes, lo)
+        if first is None:
+            continue
+        target = first.end_arrival
+        hi = min(target, cuts[k + 1] - 1) if k + 1 < len(cuts) else target
+        found = first
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            t = _forward(c, v, nodes, mid)
+            if t is not None and t.end_arrival <= target:
+                lo, found = mid, t
+            else:
+                hi = mid - 1
+        span = found.end_arrival - found.departure
+        if best is None or (span, found.end_arrival) < (
+            best.end_arrival - best.departure,
+            best.end_arrival,
+        ):
+            best = found
     return best
 
 
@@ -223,9 +242,6 @@ def _static_violations(c: Compiled, v: int, nodes: Sequence[int]) -> list[str]:
             out.append(f"job {job.id} is pinned to {job.pinned_to}")
         if job.locked_first and pos != 0:
             out.append(f"job {job.id} is work in progress and must be the first stop")
-    for j_idx, job in enumerate(jobs):
-        if job.locked_first and job.pinned_to == tech.id and j_idx not in seen:
-            out.append(f"work in progress {job.id} is missing from {tech.id}'s route")
     if c.max_jobs[v] is not None and len(nodes) > c.max_jobs[v]:
         out.append(f"{len(nodes)} jobs, more than {tech.id}'s maximum of {c.max_jobs[v]}")
     load = int(sum(int(c.load[b]) for b in nodes))
@@ -385,4 +401,12 @@ def evaluate_route(
         mats = matrix.matrices(sub.locations)
     c = compile_problem(sub, mats)
     index = {j.id: i for i, j in enumerate(sub.jobs)}
-    return evaluate_nodes(c, 0, [index[j] for j in job_ids])
+    route = evaluate_nodes(c, 0, [index[j] for j in job_ids])
+    missing = [
+        f"work in progress {j.id} is missing from {tech.id}'s route"
+        for j in uniq
+        if j.locked_first and j.pinned_to == tech.id and j.id not in job_ids
+    ]
+    if missing:
+        route = replace(route, violations=(*route.violations, *missing))
+    return route

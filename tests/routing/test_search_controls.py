@@ -1,0 +1,120 @@
+"""Search controls: solution limit, strategies, warm start, progress, portfolio, pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from routing import (
+    FIRST_SOLUTIONS,
+    Job,
+    Location,
+    Problem,
+    Progress,
+    SolveParams,
+    Technician,
+    TimeWindow,
+    solve,
+)
+from tests.routing.checker import check_solution
+from tests.routing.helpers import HOUR, MIN, LineWorld
+
+
+def _grid_problem(w: LineWorld, n: int = 12) -> Problem:
+    techs = (
+        Technician(id="a", start=w.at(0), shift=TimeWindow(8 * HOUR, 18 * HOUR)),
+        Technician(id="b", start=w.at(50), shift=TimeWindow(8 * HOUR, 18 * HOUR)),
+    )
+    jobs = tuple(Job(id=f"j{k}", location=w.at((k * 37) % 50), duration=20 * MIN) for k in range(n))
+    return Problem(techs, jobs)
+
+
+def test_solution_limit_makes_solves_repeatable() -> None:
+    """Two solves with the same solution limit return the same routes and objective."""
+    w = LineWorld()
+    p = _grid_problem(w)
+    params = SolveParams(time_limit=30, solution_limit=40)
+    s1, s2 = solve(p, w.matrix(), params), solve(p, w.matrix(), params)
+    assert [r.job_ids for r in s1.routes] == [r.job_ids for r in s2.routes]
+    assert s1.objective == s2.objective
+
+
+@pytest.mark.parametrize(
+    "first", ["path_cheapest_arc", "parallel_cheapest_insertion", "savings", "christofides"]
+)
+@pytest.mark.parametrize("meta", ["guided_local_search", "iterated_local_search", "tabu_search"])
+def test_strategies_are_selectable(first: str, meta: str) -> None:
+    """Every pairing of construction and improvement yields a checked, complete solution."""
+    assert first in FIRST_SOLUTIONS
+    w = LineWorld()
+    p = _grid_problem(w, 8)
+    s = solve(
+        p,
+        w.matrix(),
+        SolveParams(time_limit=30, solution_limit=15, first_solution=first, metaheuristic=meta),
+    )
+    assert check_solution(p, w.matrices_for(p), s) == []
+    assert s.assigned == 8
+
+
+def test_progress_reports_improving_objectives() -> None:
+    """The callback sees strictly decreasing objectives, the last equal to the result's."""
+    w = LineWorld()
+    p = _grid_problem(w)
+    seen: list[Progress] = []
+    s = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=60, progress=seen.append))
+    assert seen
+    values = [x.objective for x in seen]
+    assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
+    assert values[-1] == pytest.approx(s.objective)
+
+
+def test_warm_start_is_used_and_not_worse() -> None:
+    """Starting from a previous plan: the search reports it used it and never ends worse."""
+    w = LineWorld()
+    p = _grid_problem(w)
+    first = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=60))
+    routes = {r.technician_id: list(r.job_ids) for r in first.routes}
+    warm = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=5, initial_routes=routes))
+    assert warm.details["searches"][0]["warm_start_used"]  # type: ignore[index]
+    assert warm.objective <= first.objective + 1e-9
+    assert check_solution(p, w.matrices_for(p), warm) == []
+
+
+def test_warm_start_with_stale_ids_is_tolerated() -> None:
+    """Unknown job and technician ids in yesterday's plan are ignored, not fatal."""
+    w = LineWorld()
+    p = _grid_problem(w, 4)
+    params = SolveParams(
+        time_limit=30, solution_limit=10, initial_routes={"a": ["j0", "gone"], "ghost": ["j1"]}
+    )
+    s = solve(p, w.matrix(), params)
+    assert s.assigned == 4
+
+
+def test_portfolio_of_two_processes() -> None:
+    """workers=2 runs two different configurations in two processes and keeps the best."""
+    w = LineWorld()
+    p = _grid_problem(w)
+    s = solve(p, w.matrix(), SolveParams(time_limit=60, solution_limit=30, workers=2))
+    searches = s.details["searches"]
+    assert len(searches) == 2  # type: ignore[arg-type]
+    assert s.objective == min(x["objective"] for x in searches)  # type: ignore[union-attr]
+    assert check_solution(p, w.matrices_for(p), s) == []
+
+
+def test_solution_pickles() -> None:
+    """A Solution returned by a worker process pickles and compares equal."""
+    w = LineWorld()
+    p = _grid_problem(w, 5)
+    s = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=10))
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_default_matrix_is_haversine() -> None:
+    """Without a matrix argument, real coordinates are routed with the haversine default."""
+    t = Technician(id="t", start=Location(lat=31.23, lon=121.47), shift=TimeWindow(0, 10 * HOUR))
+    j = Job(id="j", location=Location(lat=31.25, lon=121.50), duration=600)
+    s = solve(Problem((t,), (j,)), params=SolveParams(time_limit=30, solution_limit=5))
+    assert s.routes[0].distance_m > 2 * 3000  # a few km each way, times the circuity
