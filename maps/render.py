@@ -369,7 +369,8 @@ def render_dispatcher_map(
       Re-optimise territory</button>
   </section>
   <section id="fr-candidates" class="fr-candidates" hidden></section>
-  <details open><summary>Unassigned ({len(data.unassigned)})</summary>
+  <details open><summary>Unassigned
+    (<span id="fr-unassigned-count">{len(data.unassigned)}</span>)</summary>
     <div id="fr-unassigned"></div></details>
   <details open><summary>Engineers: km, hours, utilisation, SLA</summary>
     <div id="fr-kpis"></div></details>

@@ -226,6 +226,8 @@
 
   function drawPanel(data) {
     var html = data.html || {};
+    var count = byId("fr-unassigned-count");
+    if (count && data.unassigned) { count.textContent = String(data.unassigned.length); }
     ["summary", "unassigned", "kpis", "leaderboard"].forEach(function (key) {
       var el = byId("fr-" + key);
       if (el && html[key] !== undefined) { el.innerHTML = html[key]; }
