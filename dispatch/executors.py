@@ -108,7 +108,7 @@ class Backend(Protocol):
 
 
 def mp_context(
-    preload: Sequence[str] = ("dispatch.worker",),
+    preload: Sequence[str] = ("dispatch.worker", "dispatch.batch"),
 ) -> multiprocessing.context.BaseContext:
     """``forkserver`` (``spawn`` where there is none) with ``preload`` imported once.
 
@@ -118,6 +118,10 @@ def mp_context(
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
+        # Every worker re-imports the main script (the CLI, pytest) before it starts;
+        # CPython 3.11's forkserver cannot preload "__main__" (it never receives the path),
+        # so what the main script imports is preloaded instead (``dispatch.batch`` pulls in
+        # the crm models and SQLAlchemy), which makes that re-import cheap.
         ctx.set_forkserver_preload(list(preload))
         return ctx
     return multiprocessing.get_context("spawn")

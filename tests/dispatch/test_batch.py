@@ -1,0 +1,278 @@
+"""The nightly batch: parts, second pass, atomic publishing, failed parts and retries.
+
+Solves use a solution limit, so results do not depend on the machine's speed; the worker
+kill tests kill a real worker process through the progress events (which carry its pid).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from crm.models import (
+    Plan,
+    PlanStatus,
+    PlanUnassigned,
+    Route,
+    Stop,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from crm.settings import Settings
+from dispatch.batch import EXIT_PART_FAILED, PlanProgress, plan_day, touching_pairs
+from dispatch.clock import DayClock
+from dispatch.parts import decompose
+from dispatch.plans import publish_plan
+from dispatch.records import load_engineers, load_territories, load_tickets
+from routing import Weights
+from tests.dispatch.world import DAY, TZ, World
+
+SETTINGS = Settings(timezone=TZ, plan_workers=2)
+FAST: dict[str, Any] = {"time_limit": 20, "solution_limit": 15, "settings": SETTINGS}
+
+
+def three_territories(engine: Engine) -> World:
+    """North and South touch; East is far away. Bob (South) lends a hand in North."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("South", lat=31.20, lon=121.40, size=0.05)
+    w.territory("East", lat=31.20, lon=121.60, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"])
+    w.engineer("Bob", lat=31.22, lon=121.42, primary=["South"], secondary=["North"])
+    w.engineer("Cai", lat=31.22, lon=121.62, primary=["East"])
+    return w
+
+
+def test_touching_territories_sharing_an_engineer_form_one_part(engine: Engine) -> None:
+    """North+South (touching, Bob in both) are one part; East is its own part."""
+    w = three_territories(engine)
+    w.scatter(3, territory="North", lat=31.25)
+    w.scatter(3, territory="South", lat=31.20)
+    w.scatter(3, territory="East", lat=31.20, lon=121.60)
+    clock = DayClock.of(DAY, TZ)
+    with Session(engine) as s:
+        terr = load_territories(s)
+        dec = decompose(
+            engineers=load_engineers(s, DAY),
+            tickets=load_tickets(s),
+            territories=terr,
+            clock=clock,
+            weights=Weights(),
+            touching=touching_pairs(terr),
+        )
+    names = sorted(p.name for p in dec.parts)
+    assert names == ["East", "North, South"]
+    north_south = next(p for p in dec.parts if p.name == "North, South")
+    bob = next(t for t in north_south.problem.technicians if t.id.startswith("Bob"))
+    assert bob.secondary_territories == {f"North #{w.territories['North']}"}
+    # Too big to merge: the secondary relation is left to the second pass.
+    with Session(engine) as s:
+        dec = decompose(
+            engineers=load_engineers(s, DAY),
+            tickets=load_tickets(s),
+            territories=terr,
+            clock=clock,
+            weights=Weights(),
+            touching=touching_pairs(terr),
+            max_part_jobs=5,
+        )
+    assert sorted(p.name for p in dec.parts) == ["East", "North", "South"]
+
+
+def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> None:
+    """North has more work than Ann can do; Cai (East, secondary North) takes the rest in
+    the second pass and keeps his own East tickets."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=121.60, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], shift=(8, 12))
+    w.engineer("Cai", lat=31.27, lon=121.55, primary=["East"], secondary=["North"])
+    north = w.scatter(6, territory="North", lat=31.25, duration_min=50)
+    east = w.scatter(2, territory="East", lat=31.25, lon=121.60)
+    result = plan_day(engine, DAY, **FAST)
+    assert result.exit_code == 0, result.error
+    assert [p.pass_no for p in result.parts] == [1, 1, 2]
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Stop.ticket_id, Route.engineer_id)
+            .join(Route, col(Route.id) == Stop.route_id)
+            .where(Route.plan_id == result.plan_id)
+        ).all()
+    by_ticket = dict(rows)
+    cai = w.engineers["Cai"]
+    assert all(by_ticket[t] == cai for t in east)
+    assert sum(1 for t in north if by_ticket.get(t) == cai) >= 1
+    assert result.totals["assigned"] == 8
+
+
+def test_unassigned_tickets_carry_reasons(engine: Engine) -> None:
+    """Outside every fence, missing skill: nothing is silently dropped."""
+    w = World(engine).setup()
+    w.territory("North")
+    w.engineer("Ann", primary=["North"])
+    ok = w.ticket(territory="North")
+    outside = w.ticket(territory=None)
+    no_skill = w.ticket(territory="North", skills={"elec": 4})
+    result = plan_day(engine, DAY, **FAST)
+    with Session(engine) as s:
+        reasons = {
+            u.ticket_id: u.reason
+            for u in s.exec(select(PlanUnassigned).where(PlanUnassigned.plan_id == result.plan_id))
+        }
+    assert reasons == {outside: "outside_all_territories", no_skill: "no_engineer_with_skill"}
+    assert result.totals["assigned"] == 1 and ok not in reasons
+    assert result.status == PlanStatus.draft
+
+
+def test_publish_is_atomic_supersedes_and_returns_dropped_tickets(engine: Engine) -> None:
+    """Plan 1 schedules everything; plan 2 (the engineer now absent) supersedes it and
+    sends the tickets back to the pool, with events naming the plan."""
+    w = World(engine).setup()
+    w.territory("North")
+    w.engineer("Ann", primary=["North"])
+    tickets = w.scatter(3, territory="North")
+    first = plan_day(engine, DAY, publish=True, **FAST)
+    assert first.status == PlanStatus.published
+    assert first.published is not None and first.published.scheduled == 3
+    with Session(engine) as s:
+        rows = s.exec(select(Ticket).where(col(Ticket.id).in_(tickets))).all()
+        assert {t.status for t in rows} == {TicketStatus.scheduled}
+        assert all(t.engineer_id == w.engineers["Ann"] and t.planned_start for t in rows)
+
+    from crm.db import session_scope
+    from crm.models import Absence
+    from tests.dispatch.world import local
+
+    with session_scope(engine) as s:
+        s.add(Absence(engineer_id=w.engineers["Ann"], start_at=local(0), end_at=local(24)))
+    second = plan_day(engine, DAY, publish=True, **FAST)
+    assert second.published is not None
+    assert second.published.returned_to_pool == 3
+    assert second.published.superseded == [first.plan_id]
+    with Session(engine) as s:
+        plans = {p.id: p.status for p in s.exec(select(Plan))}
+        assert plans == {first.plan_id: PlanStatus.superseded, second.plan_id: PlanStatus.published}
+        rows = s.exec(select(Ticket).where(col(Ticket.id).in_(tickets))).all()
+        assert {t.status for t in rows} == {TicketStatus.new}
+        assert all(t.engineer_id is None and t.planned_start is None for t in rows)
+        kinds = [
+            (e.from_status, e.to_status, e.payload.get("plan_id"))
+            for e in s.exec(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == tickets[0])
+                .order_by(col(TicketEvent.id))
+            )
+        ]
+    assert kinds[-2:] == [("new", "scheduled", first.plan_id), ("scheduled", "new", second.plan_id)]
+    with pytest.raises(Exception, match="only a draft"):
+        publish_plan(engine, second.plan_id or 0)
+
+
+def test_plan_for_some_territories_leaves_the_citywide_plan_published(engine: Engine) -> None:
+    """--territory North: only North's tickets; the earlier city-wide plan stays published."""
+    w = three_territories(engine)
+    w.scatter(2, territory="North", lat=31.25)
+    east = w.scatter(2, territory="East", lat=31.20, lon=121.60)
+    full = plan_day(engine, DAY, publish=True, **FAST)
+    part = plan_day(engine, DAY, territories=["north"], publish=True, **FAST)
+    assert part.totals["tickets"] == 2
+    assert part.published is not None and part.published.superseded == []
+    with Session(engine) as s:
+        assert s.get(Plan, full.plan_id).status == PlanStatus.published  # type: ignore[union-attr]
+        assert {t.status for t in s.exec(select(Ticket).where(col(Ticket.id).in_(east)))} == {
+            TicketStatus.scheduled
+        }
+
+
+def _killer(target: str, attempts: set[int]) -> tuple[Any, list[tuple[str, int, int]]]:
+    """A progress callback that SIGKILLs the worker of ``target`` on the given attempts."""
+    killed: list[tuple[str, int, int]] = []
+
+    def on_progress(p: PlanProgress) -> None:
+        ev = p.event
+        if ev is None or ev.kind != "started" or ev.part != target or ev.pid is None:
+            return
+        if ev.attempt in attempts:
+            os.kill(ev.pid, signal.SIGKILL)
+            killed.append((ev.part, ev.attempt, ev.pid))
+
+    return on_progress, killed
+
+
+def _busy_world(engine: Engine) -> World:
+    """Two parts whose searches run until their time limit (no solution limit)."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=121.60, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"])
+    w.engineer("Cai", lat=31.27, lon=121.62, primary=["East"])
+    w.scatter(8, territory="North", lat=31.25)
+    w.scatter(8, territory="East", lat=31.25, lon=121.60)
+    return w
+
+
+def test_killed_worker_is_retried_and_the_plan_completes(engine: Engine) -> None:
+    """SIGKILL the worker solving p01 mid-search: p01 runs again, the plan is published."""
+    _busy_world(engine)
+    on_progress, killed = _killer("p01", {1})
+    result = plan_day(
+        engine, DAY, time_limit=1.5, settings=SETTINGS, publish=True, progress=on_progress
+    )
+    assert [k[:2] for k in killed] == [("p01", 1)]
+    assert result.exit_code == 0, result.error
+    assert result.status == PlanStatus.published
+    p01 = next(p for p in result.parts if p.key == "p01")
+    assert p01.attempts == 2
+    assert "died" in p01.errors[0]
+    assert p01.pid != killed[0][2]
+    assert next(p for p in result.parts if p.key == "p02").attempts == 1
+    assert result.totals["assigned"] == 16
+
+
+def test_part_failing_twice_leaves_the_previous_plan_untouched(engine: Engine) -> None:
+    """Kill p01 on both attempts: the run fails naming p01, nothing is published, the
+    previously published plan and the tickets stay exactly as they were."""
+    _busy_world(engine)
+    before = plan_day(engine, DAY, publish=True, **FAST)
+    with Session(engine) as s:
+        snapshot = {
+            t.id: (t.status, t.engineer_id, t.planned_start, t.version)
+            for t in s.exec(select(Ticket))
+        }
+    on_progress, killed = _killer("p01", {1, 2})
+    result = plan_day(
+        engine, DAY, time_limit=1.5, settings=SETTINGS, publish=True, progress=on_progress
+    )
+    assert [k[:2] for k in killed] == [("p01", 1), ("p01", 2)]
+    assert result.exit_code == EXIT_PART_FAILED
+    assert result.failed_parts == ["p01"]
+    assert result.error is not None and "part p01 [North] failed twice" in result.error
+    assert result.published is None
+    with Session(engine) as s:
+        failed = s.get(Plan, result.plan_id)
+        assert failed is not None and failed.status == PlanStatus.failed
+        assert "p01" in (failed.error or "")
+        assert s.exec(select(Route).where(Route.plan_id == result.plan_id)).first() is None
+        assert s.get(Plan, before.plan_id).status == PlanStatus.published  # type: ignore[union-attr]
+        after = {
+            t.id: (t.status, t.engineer_id, t.planned_start, t.version)
+            for t in s.exec(select(Ticket))
+        }
+    assert after == snapshot
+
+
+def test_part_over_its_time_out_is_killed_and_retried(engine: Engine) -> None:
+    """A part still searching after ``part_timeout`` is killed; twice → the run fails."""
+    _busy_world(engine)
+    result = plan_day(engine, DAY, time_limit=30, part_timeout=0.5, settings=SETTINGS)
+    assert result.exit_code == EXIT_PART_FAILED
+    assert result.failed_parts
+    run = next(p for p in result.parts if p.key == result.failed_parts[0])
+    assert run.attempts == 2
+    assert all("timed out" in e for e in run.errors)
