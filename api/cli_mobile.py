@@ -1,7 +1,6 @@
 """``fieldroute mobile …``: housekeeping for the engineer mobile API.
 
-Meant to be mounted by ``api/cli.py`` as ``app.add_typer(mobile_app, name="mobile")``;
-until then ``python -m api.cli_mobile prune`` runs the same command.
+Mounted by ``api/cli.py`` as ``fieldroute mobile``.
 A daily cron line: ``15 3 * * * fieldroute mobile prune``.
 """
 
@@ -12,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from api.cli import one_line_errors, ready_engine, settings
 from crm.coltypes import utcnow
 from crm.db import session_scope
 from crm.services import idempotency, locations
@@ -28,7 +26,6 @@ def _group() -> None:
 
 
 @mobile_app.command("prune")
-@one_line_errors
 def prune(
     days: Annotated[
         int | None,
@@ -43,6 +40,16 @@ def prune(
     ] = 7,
 ) -> None:
     """Delete location points and idempotency keys older than their retention."""
+    # Imported here: api.cli imports this module to mount it, so a module-level
+    # import back would be circular.
+    from api.cli import one_line_errors
+
+    one_line_errors(_prune)(days, key_days)
+
+
+def _prune(days: int | None, key_days: int) -> None:
+    from api.cli import ready_engine, settings
+
     cfg = settings()
     keep = days or cfg.location_retention_days
     now = utcnow()

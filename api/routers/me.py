@@ -8,9 +8,9 @@ same key and the same request gets the first answer back (with
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -88,30 +88,48 @@ KeyHeader = Annotated[
 
 
 # --- unit of work -------------------------------------------------------------------
-def _write_lock(request: Request) -> AbstractContextManager[Any]:
-    """One writer at a time inside this process when the database is SQLite.
+async def _write_turn(request: Request) -> AsyncIterator[None]:
+    """Admit one mobile write at a time per process when the database is SQLite.
 
-    SQLite has one write lock; threads that miss it sleep in its busy handler
-    (1, 2, 5, 10 … ms back-off), which at load costs far more than queueing
-    on a Python lock that hands over the instant the holder commits.
+    SQLite has a single write lock, and a write request takes it at its first
+    query (``BEGIN IMMEDIATE``, see ``crm.db.writer``) — the login check —
+    and keeps it until commit, across several threadpool calls. With more
+    writers in flight than threadpool threads, every thread can end up asleep
+    in SQLite's busy handler while the lock holder waits for a thread to run
+    its next step: nothing moves until the 30 s busy timeout. Queueing here,
+    on an asyncio lock taken before any database work, costs no thread, keeps
+    the holder running, and hands over the instant it is done. PostgreSQL
+    locks rows, so writers there run side by side.
     """
     if request.app.state.engine.dialect.name != "sqlite":
-        return nullcontext()
+        yield
+        return
     state: dict[str, Any] = request.app.state._state
-    return state.setdefault("mobile_write_lock", threading.Lock())  # type: ignore[no-any-return]
+    gate: asyncio.Lock = state.setdefault("mobile_write_gate", asyncio.Lock())
+    async with gate:
+        yield
+
+
+# Listed in each write route's ``dependencies`` so it runs before the session and
+# login dependencies; scope="function" releases it when the handler returns.
+WRITE_TURN = [Depends(_write_turn, scope="function")]
+
+
+def _post(path: str, **kwargs: Any) -> Any:
+    """``router.post`` for a mobile write: queued by ``_write_turn`` first."""
+    return router.post(path, dependencies=WRITE_TURN, **kwargs)
 
 
 @contextmanager
-def _unit(request: Request, session: Session) -> Iterator[None]:
+def _unit(session: Session) -> Iterator[None]:
     """A write transaction that holds the write lock from its first read to its commit."""
-    with _write_lock(request):
-        try:
-            begin_write(session)
-            yield
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    try:
+        begin_write(session)
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _respond(request: Request, outcome: Outcome) -> JSONResponse:
@@ -148,7 +166,7 @@ def _idempotent(
     apply: Any,
 ) -> JSONResponse:
     """Run ``apply`` in a write unit, once per key when a key is given."""
-    with _unit(request, session):
+    with _unit(session):
         if key is None:
             outcome = Outcome(200, apply())
         else:
@@ -305,7 +323,7 @@ def get_day_ics(
 
 
 # --- ticket actions -----------------------------------------------------------------------
-@router.post("/tickets/{ticket_id}/accept", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/accept", response_model=TicketState, responses=ACTION_PROBLEMS)
 def accept(
     ticket_id: int,
     request: Request,
@@ -328,7 +346,7 @@ def accept(
     )
 
 
-@router.post("/tickets/{ticket_id}/decline", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/decline", response_model=TicketState, responses=ACTION_PROBLEMS)
 def decline(
     ticket_id: int,
     body: DeclineBody,
@@ -351,9 +369,7 @@ def decline(
     )
 
 
-@router.post(
-    "/tickets/{ticket_id}/start-travel", response_model=TicketState, responses=ACTION_PROBLEMS
-)
+@_post("/tickets/{ticket_id}/start-travel", response_model=TicketState, responses=ACTION_PROBLEMS)
 def start_travel(
     ticket_id: int,
     request: Request,
@@ -376,7 +392,7 @@ def start_travel(
     )
 
 
-@router.post("/tickets/{ticket_id}/arrive", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/arrive", response_model=TicketState, responses=ACTION_PROBLEMS)
 def arrive(
     ticket_id: int,
     request: Request,
@@ -399,7 +415,7 @@ def arrive(
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/unable-to-complete",
     response_model=TicketState,
     responses=ACTION_PROBLEMS,
@@ -495,7 +511,7 @@ async def _read_upload(part: Any, kind: str, settings: Settings) -> files.Upload
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/complete",
     response_model=TicketState,
     responses={
@@ -554,7 +570,7 @@ async def complete(
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/attachments",
     response_model=AttachmentPublic,
     responses={
@@ -647,7 +663,7 @@ def _attach(
 
 
 # --- locations ----------------------------------------------------------------------------
-@router.post("/locations", response_model=LocationReceipt, responses=ACTION_PROBLEMS)
+@_post("/locations", response_model=LocationReceipt, responses=ACTION_PROBLEMS)
 def post_locations(
     batch: LocationBatch,
     request: Request,
@@ -692,7 +708,7 @@ def get_locations(
 
 
 # --- offline sync -------------------------------------------------------------------------
-@router.post("/sync", response_model=SyncResponse, responses=ACTION_PROBLEMS)
+@_post("/sync", response_model=SyncResponse, responses=ACTION_PROBLEMS)
 def post_sync(
     data: SyncRequest,
     request: Request,

@@ -4,11 +4,15 @@ A phone on a flaky network cannot tell "the request was lost" from "the
 answer was lost", so it retries with the same key. The first request to
 claim ``(user, key)`` runs; every later one gets the stored answer back.
 
-Concurrency rests on the primary key of ``IdempotencyRecord``: the claim is
+Concurrency rests on the primary key of ``IdempotencyRecord``: the answer is
 an INSERT in the same transaction as the request's effects, so two identical
 requests racing each other cannot both commit. The loser's INSERT fails (in
 PostgreSQL it waits for the winner's commit first), its effects roll back
-with it, and it replays the winner's stored answer instead.
+with it, and it replays the winner's stored answer instead. (On SQLite the
+loser never gets that far: writers hold the database lock from their first
+read, so it finds the stored answer at once. On PostgreSQL, actions lock
+their ticket row first, so a twin waits there and then finds its move
+already made.)
 
 What is stored: successful answers and the business refusals of a request
 that did run (404, 409, 422 from a service) — replaying those is what "the
@@ -29,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from crm.errors import Conflict, DomainError, InvalidInput
 from crm.models import IdempotencyRecord
@@ -81,8 +85,14 @@ def find(
 ) -> Outcome | None:
     """The stored answer for this key, or None; a different request under it is 422."""
     record = session.get(IdempotencyRecord, (user_id, key))
-    if record is None or record.status_code == 0:
+    if record is None:
         return None
+    return _replay(record, key=key, method=method, path=path, request_hash=request_hash)
+
+
+def _replay(
+    record: IdempotencyRecord, *, key: str, method: str, path: str, request_hash: str
+) -> Outcome:
     if record.method != method or record.path != path or record.request_hash != request_hash:
         raise KeyReused(
             f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with "
@@ -91,6 +101,13 @@ def find(
             [{"loc": ["header", "Idempotency-Key"], "msg": "key reused for another request"}],
         )
     return Outcome(record.status_code, record.response, replayed=True)
+
+
+class _Unknown:
+    """Marker: the caller did not look the key up beforehand."""
+
+
+UNKNOWN = _Unknown()
 
 
 def run_once(
@@ -102,65 +119,80 @@ def run_once(
     path: str,
     request_hash: str,
     apply: Callable[[], Any],
+    known: IdempotencyRecord | _Unknown | None = UNKNOWN,
 ) -> Outcome:
     """Run ``apply`` at most once per ``(user, key)`` and store its answer.
 
     ``apply`` returns a JSON-able body (status 200) or raises a DomainError.
-    Everything happens in savepoints of the caller's transaction; the caller
-    commits. Call it after the transaction holds the write lock (see
-    ``crm.services.writes.begin_write``) so the first lookup is current.
+    Its effects and the stored answer are written in one savepoint of the
+    caller's transaction (the caller commits): the answer's INSERT is the
+    last write, and if a twin request stored one first, the primary key
+    refuses ours, our effects roll back and the twin's answer is replayed.
+    ``known`` passes a record (or None) looked up in bulk beforehand.
     """
-    found = find(
-        session, user_id=user_id, key=key, method=method, path=path, request_hash=request_hash
-    )
-    if found is not None:
-        return found
-    claim = session.begin_nested()
-    record = IdempotencyRecord(
-        user_id=user_id,
-        key=key,
-        method=method,
-        path=path,
-        request_hash=request_hash,
-        status_code=0,
-    )
-    try:
-        session.add(record)
-        session.flush()
-    except IntegrityError:
-        # A twin request claimed the key first and has committed by now.
-        claim.rollback()
-        found = find(
-            session,
-            user_id=user_id,
-            key=key,
-            method=method,
-            path=path,
-            request_hash=request_hash,
-        )
-        if found is None:
-            raise Conflict(
-                f"a request with Idempotency-Key {key!r} is still being processed; retry shortly"
-            ) from None
-        return found
+    record = session.get(IdempotencyRecord, (user_id, key)) if known is UNKNOWN else known
+    if record is not None:
+        return _replay(record, key=key, method=method, path=path, request_hash=request_hash)
+    item = session.begin_nested()
     try:
         try:
-            with session.begin_nested():
-                body = apply()
-            status = 200
+            body, status = apply(), 200
+            session.flush()
         except DomainError as exc:
             if exc.status not in STORED_ERRORS or isinstance(exc, KeyReused):
                 raise
-            status, body = exc.status, problem_body(exc)
-        record.status_code = status
-        record.response = body
-        session.flush()
+            if item.is_active:
+                item.rollback()
+            item = session.begin_nested()
+            body, status = problem_body(exc), exc.status
+        session.add(
+            IdempotencyRecord(
+                user_id=user_id,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=request_hash,
+                status_code=status,
+                response=body,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            # A twin request stored its answer first: undo ours, replay theirs.
+            item.rollback()
+            found = find(
+                session,
+                user_id=user_id,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=request_hash,
+            )
+            if found is None:
+                raise Conflict(
+                    f"a request with Idempotency-Key {key!r} is still being processed; "
+                    "retry shortly"
+                ) from None
+            return found
     except BaseException:
-        if claim.is_active:
-            claim.rollback()
+        if item.is_active:
+            item.rollback()
         raise
-    claim.commit()
+    item.commit()
     return Outcome(status, body)
+
+
+def preload(session: Session, *, user_id: int, keys: list[str]) -> dict[str, IdempotencyRecord]:
+    """The stored records among ``keys``, in one query (for a batch of items)."""
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, col(IdempotencyRecord.key).in_(keys)
+        )
+    ).all()
+    return {r.key: r for r in rows}
 
 
 def prune(session: Session, *, older_than: datetime) -> int:

@@ -106,13 +106,19 @@ class TicketReassigned(Conflict):
     code = "ticket_reassigned"
 
 
-def load_own_ticket(session: Session, *, engineer_id: int, ticket_id: int) -> Ticket:
+def load_own_ticket(
+    session: Session, *, engineer_id: int, ticket_id: int, refresh: bool = True
+) -> Ticket:
     """The engineer's ticket, locked for the rest of the transaction.
 
-    ``populate_existing`` re-reads a row the session may hold from before
-    the transaction took its lock, so the version we update is current.
+    ``refresh`` re-reads (``populate_existing``) a row the session may hold
+    from before the transaction took its lock, so the version we update is
+    current; ``lock_batch`` callers have just done that for a whole batch.
     """
-    ticket = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    if refresh:
+        ticket = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    else:
+        ticket = session.get(Ticket, ticket_id)
     if ticket is not None and ticket.engineer_id == engineer_id:
         return ticket
     if ticket is not None and _was_his(session, engineer_id=engineer_id, ticket_id=ticket_id):
@@ -155,12 +161,15 @@ def perform(
     action: Action,
     body: DevicePosition,
     uploads: Sequence[files.Upload] = (),
+    refresh: bool = True,
 ) -> TicketState:
     """Apply one action to the engineer's own ticket; raises a DomainError on refusal.
 
     The caller owns the transaction (and a savepoint, for all-or-nothing).
     """
-    ticket = load_own_ticket(session, engineer_id=ctx.engineer_id, ticket_id=ticket_id)
+    ticket = load_own_ticket(
+        session, engineer_id=ctx.engineer_id, ticket_id=ticket_id, refresh=refresh
+    )
     sources, target = MOVES[action]
     current = S(ticket.status)
     if current not in sources:
@@ -199,6 +208,29 @@ def perform(
         )
     session.flush()
     return ticket_state(ticket, attached)
+
+
+def lock_batch(session: Session, ticket_ids: Iterable[int]) -> list[object]:
+    """Load (fresh) and lock a batch of tickets and their sites in two queries.
+
+    Rows are locked in id order, so two batches over the same tickets cannot
+    deadlock on PostgreSQL; on SQLite the transaction's write lock covers them.
+    The session's identity map holds rows weakly: keep the returned list
+    alive while working on the batch, or the rows are dropped and re-read.
+    """
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    tickets = session.exec(
+        select(Ticket)
+        .where(col(Ticket.id).in_(ids))
+        .order_by(col(Ticket.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    site_ids = sorted({t.site_id for t in tickets})
+    sites = session.exec(select(Site).where(col(Site.id).in_(site_ids))).all()
+    return [*tickets, *sites]
 
 
 def _illegal(action: Action, current: S, target: S) -> IllegalTransition:

@@ -25,10 +25,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from crm.errors import DomainError, InvalidInput
+from crm.models import IdempotencyRecord
 from crm.schemas.mobile import (
     ACTION_BODIES,
     Action,
+    DevicePosition,
     LocationPoint,
+    LocationReceipt,
     SyncItem,
     SyncItemResult,
     SyncRequest,
@@ -37,7 +40,7 @@ from crm.schemas.mobile import (
 )
 from crm.services import idempotency, locations
 from crm.services.idempotency import problem_body
-from crm.services.mobile import ActionContext, perform
+from crm.services.mobile import ActionContext, lock_batch, perform
 
 
 def action_path(ticket_id: int, action: Action) -> str:
@@ -63,11 +66,26 @@ def apply_sync(
     now: datetime,
     retention_days: int,
 ) -> SyncResponse:
-    """Apply the queue in order, then the locations; the caller commits once."""
+    """Apply the queue in order, then the locations; the caller commits once.
+
+    The keys already used and the tickets concerned are read (and the
+    tickets locked) in one query each up front, not once per item.
+    """
+    known = idempotency.preload(session, user_id=user_id, keys=[i.key for i in request.items])
+    held = lock_batch(session, (i.ticket_id for i in request.items))
     results = [
-        _apply_item(session, ctx=ctx, user_id=user_id, item=item, index=i, now=now)
+        _apply_item(
+            session,
+            ctx=ctx,
+            user_id=user_id,
+            item=item,
+            index=i,
+            now=now,
+            known=known.get(item.key),
+        )
         for i, item in enumerate(request.items)
     ]
+    del held
     receipt = None
     if request.locations:
         receipt = _apply_locations(
@@ -95,6 +113,7 @@ def _apply_item(
     item: SyncItem,
     index: int,
     now: datetime,
+    known: IdempotencyRecord | None,
 ) -> SyncItemResult:
     def rejected(exc: DomainError) -> SyncItemResult:
         return SyncItemResult(
@@ -133,8 +152,14 @@ def _apply_item(
             path=action_path(item.ticket_id, action),
             request_hash=action_fingerprint(item.ticket_id, action, body_json),
             apply=lambda: perform(
-                session, ctx=item_ctx, ticket_id=item.ticket_id, action=action, body=body
+                session,
+                ctx=item_ctx,
+                ticket_id=item.ticket_id,
+                action=action,
+                body=body,
+                refresh=False,
             ).model_dump(mode="json"),
+            known=known,
         )
     except idempotency.KeyReused as exc:
         return rejected(exc)
@@ -151,7 +176,7 @@ def _apply_item(
     )
 
 
-def _parse(item: SyncItem, *, index: int, now: datetime) -> tuple[Action, object]:
+def _parse(item: SyncItem, *, index: int, now: datetime) -> tuple[Action, DevicePosition]:
     where = ["body", "items", index]
     try:
         action = Action(item.action)
@@ -188,9 +213,10 @@ def _apply_locations(
     points: Sequence[LocationPoint],
     now: datetime,
     retention_days: int,
-):
+) -> LocationReceipt:
     """Store the pings riding along; a bad batch is reported, not fatal to the queue."""
     try:
+        locations.check_points(points, now=now, where="locations")
         with session.begin_nested():
             return locations.store_points(
                 session,
@@ -200,11 +226,6 @@ def _apply_locations(
                 retention_days=retention_days,
             )
     except InvalidInput as exc:
-        from crm.schemas.mobile import LocationReceipt
-
-        exc.detail = exc.detail
-        for err in exc.extra.get("errors", []):
-            err["loc"] = ["body", "locations", *err["loc"][2:]]
         return LocationReceipt(
             received=len(points),
             stored=0,
