@@ -15,7 +15,7 @@ not theirs is).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -181,6 +181,10 @@ def dispatcher_map(
     session: SessionDep,
     settings: SettingsDep,
     day: Annotated[date | None, Query(alias="date", description="Local day (YYYY-MM-DD).")] = None,
+    layer: Annotated[
+        Literal["auto", "cluster", "canvas"],
+        Query(description="Tickets clustered (markercluster) or drawn on a canvas."),
+    ] = "auto",
 ) -> Response:
     """Territories, engineers, tickets, routes, unassigned tickets and KPIs of a day."""
     if user is None:
@@ -193,7 +197,12 @@ def dispatcher_map(
     # Another day than today: the page's actions act as of that day's start.
     as_of = None if shown == today else day_bounds(shown, settings.timezone)[0]
     html = render_dispatcher_map(
-        data, links=LINKS, tile_url=settings.tile_url, user=user.username, as_of=as_of
+        data,
+        links=LINKS,
+        tile_url=settings.tile_url,
+        user=user.username,
+        as_of=as_of,
+        ticket_layer=layer,
     )
     return HTMLResponse(html, headers=_page_headers(settings))
 

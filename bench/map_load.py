@@ -1,0 +1,204 @@
+"""How fast the dispatcher's map becomes usable: 250 engineers, 5,000 tickets.
+
+Target (issue 7): interactive within 3 s in headless Chromium on this machine.
+
+What is measured, per run, from the browser's navigation start (the click on
+"Show", i.e. ``performance.timeOrigin``):
+
+* ``ttfb_ms``: first byte of the page (the server's query + folium render);
+* ``load_ms``: the window's load event (every script and style parsed, Leaflet
+  created the map);
+* ``ready_ms``: the page script finished drawing every layer and bound its
+  handlers (``window.fieldrouteReady``) — the figure held against the target;
+* ``click_ms``: then one click on an engineer marker until its popup is in
+  the DOM — proof the markers respond, not just exist.
+
+The city is the ``large`` demo city (25 districts, 250 engineers, 5,000
+tickets) loaded through the crm services, with a sketch plan so every route
+and stop is drawn; the database is kept under ``var/bench/`` and reused, since
+building it takes far longer than the measurement. Both ticket layers can be
+measured (``--mode cluster`` with Leaflet.markercluster, ``--mode canvas``
+with canvas circles).
+
+Usage: ``python bench/map_load.py [--runs 3] [--mode both] [--json] [--rebuild]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._server import uvicorn_server  # noqa: E402
+
+TARGET_MS = 3000.0
+DAY = date(2030, 1, 8)  # fixed, so the cached city stays valid
+PASSWORD = "bench-dispatcher-password"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def build_city(path: Path, size: str, seed: int) -> dict[str, Any]:
+    """Load the city and a sketch plan into a fresh SQLite file; return its figures."""
+    from crm.db import make_engine, session_scope, upgrade
+    from dispatch.democity import city_figures, generate_city, load_city, write_sketch_plan
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    t0 = time.monotonic()
+    last = [0.0]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if time.monotonic() - last[0] > 5 or done == total:
+            last[0] = time.monotonic()
+            print(f"  building: {stage} {done}/{total}", file=sys.stderr, flush=True)
+
+    load_city(
+        engine,
+        generate_city(size, seed),
+        day=DAY,
+        dispatcher_password=PASSWORD,
+        progress=progress,
+    )
+    with session_scope(engine) as session:
+        write_sketch_plan(session, day=DAY)
+        figures = city_figures(session, day=DAY)
+    figures["build_s"] = round(time.monotonic() - t0, 1)
+    engine.dispose()
+    return figures
+
+
+def measure(base: str, mode: str, runs: int) -> dict[str, Any]:
+    """Open the map ``runs`` times in fresh pages; the median of each figure."""
+    from playwright.sync_api import sync_playwright
+
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("ttfb_ms", "load_ms", "ready_ms", "click_ms")
+    }
+    html_bytes = 0
+    outside: set[str] = set()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        login = context.new_page()
+        login.goto(f"{base}/map/login")
+        login.fill("#username", "dispatcher")
+        login.fill("#password", PASSWORD)
+        login.click("button[type=submit]")
+        login.wait_for_url("**/map")
+        login.close()
+        for _ in range(runs):
+            page = context.new_page()
+            page.on(
+                "request",
+                lambda r: outside.add(r.url) if not r.url.startswith((base, "data:")) else None,
+            )
+            response = page.goto(f"{base}/map?date={DAY.isoformat()}&layer={mode}")
+            assert response is not None and response.ok, response
+            html_bytes = len(response.body())
+            page.wait_for_function("() => window.fieldrouteReady !== undefined", timeout=60_000)
+            page.wait_for_load_state("load")
+            nav = page.evaluate(
+                "() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return {ttfb: n.responseStart, load: n.loadEventEnd,"
+                " ready: window.fieldrouteReady}; }"
+            )
+            before = page.evaluate("() => performance.now()")
+            page.locator(".fr-engineer").first.click()
+            page.locator(".leaflet-popup-content .fr-popup").wait_for()
+            after = page.evaluate("() => performance.now()")
+            samples["ttfb_ms"].append(nav["ttfb"])
+            samples["load_ms"].append(nav["load"])
+            samples["ready_ms"].append(nav["ready"])
+            samples["click_ms"].append(after - before)
+            page.close()
+        browser.close()
+    out: dict[str, Any] = {k: round(statistics.median(v), 1) for k, v in samples.items()}
+    out["runs"] = runs
+    out["html_kb"] = round(html_bytes / 1024, 1)
+    out["ratio_to_target"] = round(out["ready_ms"] / TARGET_MS, 3)
+    out["outside_requests"] = sorted(outside)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--size", default="large", help="demo city size (default large)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--mode",
+        choices=["cluster", "canvas", "auto", "both"],
+        default="both",
+        help="ticket layer to measure (default both)",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached city")
+    parser.add_argument("--quick", action="store_true", help="one run per mode")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"map_load: {CHROMIUM} is not installed; nothing measured", file=sys.stderr)
+        return 1
+    runs = 1 if args.quick else args.runs
+    db = ROOT / "var" / "bench" / f"map_load-{args.size}-seed{args.seed}.db"
+    built: dict[str, Any] | None = None
+    if args.rebuild or not db.exists():
+        print(f"building the {args.size} city into {db} (once) ...", file=sys.stderr, flush=True)
+        built = build_city(db, args.size, args.seed)
+    env = {
+        "FIELDROUTE_DATABASE_URL": f"sqlite:///{db}",
+        "FIELDROUTE_VAR_DIR": str(db.parent / "var"),
+        "FIELDROUTE_SECRET_KEY": "bench-secret-key-with-enough-entropy-0123456789",
+        "FIELDROUTE_TILE_URL": "",
+    }
+    modes = ["cluster", "canvas"] if args.mode == "both" else [args.mode]
+    results: dict[str, Any] = {}
+    with uvicorn_server(env, log=db.parent / "map_load-server.log") as base:
+        for mode in modes:
+            results[mode] = measure(base, mode, runs)
+    report = {
+        "city": {"size": args.size, "seed": args.seed, "day": DAY.isoformat(), **(built or {})},
+        "target_ms": TARGET_MS,
+        "modes": results,
+    }
+    best = min(r["ready_ms"] for r in results.values())
+    report["ready_ms_best"] = best
+    report["ratio_to_target"] = round(best / TARGET_MS, 3)
+    report["meets_target"] = best <= TARGET_MS
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"map load, {args.size} city (seed {args.seed}), median of {runs} run(s):")
+        for mode, r in results.items():
+            print(
+                f"  {mode:8s} ready {r['ready_ms']:7.0f} ms  (ttfb {r['ttfb_ms']:.0f}, "
+                f"load {r['load_ms']:.0f}, marker click→popup {r['click_ms']:.0f} ms, "
+                f"page {r['html_kb']:.0f} KiB)  ratio to 3 s target: {r['ratio_to_target']:.2f}"
+            )
+            if r["outside_requests"]:
+                print(f"  {mode:8s} requests that left the server: {r['outside_requests']}")
+        verdict = "meets" if report["meets_target"] else "misses"
+        print(f"best: {best:.0f} ms — {verdict} the 3 s target (ratio {best / TARGET_MS:.2f})")
+    return 0 if report["meets_target"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
