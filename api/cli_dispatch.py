@@ -67,17 +67,31 @@ def _engine(cfg: Settings) -> Any:
     return engine
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (test runners swap it per invocation)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _setup_logging(quiet: bool) -> None:
     """One line per part on stderr (the cron log), unless ``--quiet``."""
     logger = logging.getLogger("fieldroute.dispatch")
-    if quiet or any(getattr(h, "_fieldroute", False) for h in logger.handlers):
+    ours = [h for h in logger.handlers if isinstance(h, _StderrHandler)]
+    if quiet:
+        for h in ours:
+            logger.removeHandler(h)
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler._fieldroute = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
+    if not ours:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 @contextmanager
