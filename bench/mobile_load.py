@@ -7,9 +7,13 @@ points; a share of them resend the identical request (a lost answer), which
 must replay, not re-apply. Afterwards the database is checked: exact event
 counts and final statuses (zero duplicated effects), every ping stored once.
 
-    .venv/bin/python bench/mobile_load.py            # 500 engineers, all at once
+    .venv/bin/python bench/mobile_load.py              # 500 engineers, all at once
     .venv/bin/python bench/mobile_load.py --json
-    .venv/bin/python bench/mobile_load.py --concurrency 8   # steady load
+    .venv/bin/python bench/mobile_load.py --spread 120 # the 500 syncs start over 2 min
+
+In a burst every sync is in flight at once, and SQLite takes one writer at a
+time, so the p95 is mostly queueing: about 0.95 × N × (time one sync takes).
+``--spread`` shows the latency of a sync when the server is not saturated.
 
 The per-engineer queue: four tickets accept → start_travel → arrive →
 complete (16), one accept → start_travel → unable_to_complete (3), one
@@ -284,6 +288,10 @@ def start_server(url: str, var_dir: Path, port: int, workers: int) -> subprocess
         "--log-level",
         "warning",
         "--no-access-log",
+        # Phones keep connections open between syncs; uvicorn's default 5 s idle
+        # limit would close pooled connections under the client while it queues.
+        "--timeout-keep-alive",
+        "600",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -329,6 +337,7 @@ async def run_load(
     points: int,
     concurrency: int,
     retry_fraction: float,
+    spread_s: float,
     rng: random.Random,
 ) -> tuple[Calls, float]:
     calls = Calls()
@@ -374,7 +383,13 @@ async def run_load(
             if out["locations"]["stored"] + out["locations"]["duplicates"] != points:
                 calls.errors.append(f"engineer {eid}: locations {out['locations']}")
 
+        # Open loop: each engineer comes back online at a random moment of the
+        # spread window (0 = all at the same instant, the burst case).
+        offsets = {eid: rng.uniform(0, spread_s) for eid in seeded.engineer_ids}
+
         async def engineer(eid: int) -> None:
+            if offsets[eid]:
+                await asyncio.sleep(offsets[eid])
             await one(eid, replay=False)
             if eid in resend:
                 await one(eid, replay=True)
@@ -457,6 +472,12 @@ def main() -> int:
         default=0.1,
         help="Share of engineers resending their identical sync (lost answer).",
     )
+    ap.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        help="Seconds over which the engineers' syncs start (random, open loop); 0 = burst.",
+    )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true", help="Print one JSON object.")
@@ -481,6 +502,7 @@ def main() -> int:
                     points=args.points,
                     concurrency=concurrency,
                     retry_fraction=args.retry_fraction,
+                    spread_s=args.spread,
                     rng=rng,
                 )
             )
@@ -503,6 +525,7 @@ def main() -> int:
         "actions_per_sync": ACTIONS_PER_ENGINEER,
         "points_per_sync": args.points,
         "concurrency": concurrency,
+        "spread_s": args.spread,
         "uvicorn_workers": args.workers,
         "sync_calls": len(lat),
         "errors": len(calls.errors),
@@ -537,7 +560,9 @@ def main() -> int:
         ms = result["latency_ms"]
         print(
             f"mobile sync load: {args.engineers} engineers × ({ACTIONS_PER_ENGINEER} actions + "
-            f"{args.points} points), {concurrency} in flight, {args.workers} uvicorn worker(s)"
+            f"{args.points} points), at most {concurrency} in flight, "
+            + (f"starts spread over {args.spread:g} s, " if args.spread else "all at once, ")
+            + f"{args.workers} uvicorn worker(s)"
         )
         print(
             f"  sync calls      {len(lat)} ({replays_expected} identical resends) in "
