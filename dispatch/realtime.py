@@ -13,7 +13,8 @@ keeps the cheapest feasible one, schedules the ticket, re-times his other stops,
 events and rewrites his route in today's published plan. An infeasible insertion is a 409
 whose body says why.
 
-An engineer who declined the ticket today is not offered it again (listed as excluded).
+An engineer who declined the ticket is not offered it again (listed as excluded); a
+dispatcher can still assign it to him explicitly.
 """
 
 from __future__ import annotations
@@ -277,13 +278,13 @@ def _ticket(session: Session, ticket_id: int) -> TicketRecord:
     return found[0]
 
 
-def _declined_by(session: Session, ticket_id: int, since: datetime) -> set[int]:
+def _declined_by(session: Session, ticket_id: int) -> set[int]:
+    """Engineers who declined this ticket (they had a reason; assign can still override)."""
     out: set[int] = set()
     for payload in session.exec(
         select(TicketEvent.payload).where(
             TicketEvent.ticket_id == ticket_id,
             TicketEvent.kind == "returned_to_pool",
-            col(TicketEvent.at) >= since,
         )
     ):
         who = (payload or {}).get("declined_by")
@@ -358,7 +359,7 @@ def find_candidates(
             f"ticket {ticket_id} cannot be served today: its time windows are on other days",
             [{"loc": ["body", "ticket_id"], "msg": "no window today"}],
         )
-    declined = _declined_by(session, ticket_id, today.clock.origin)
+    declined = _declined_by(session, ticket_id)
     need = SkillLevels(dict(ticket.skills))
     excluded: list[Excluded] = []
     eligible: list[EngineerToday] = []
@@ -367,7 +368,7 @@ def find_candidates(
         name = e.record.name
         role = _role(e, ticket.territory_id)
         if eid in declined:
-            excluded.append(Excluded(eid, name, "declined this ticket today"))
+            excluded.append(Excluded(eid, name, "declined this ticket"))
         elif e.technician is None:
             excluded.append(Excluded(eid, name, "not working for the rest of today"))
         elif role is None:
