@@ -21,6 +21,7 @@ from routing.solution import Status
 __all__ = ["RawResult", "SearchConfig", "run_search"]
 
 TINY = 3  # jobs; see run_search
+SMALL = 20  # jobs; see run_search
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: Status.NO_SOLUTION,
@@ -285,6 +286,11 @@ def run_search(
     """
     t0 = time.monotonic()
     deadline = deadline if deadline is not None else t0 + config.time_limit
+    if len(active) <= SMALL:
+        # Guided local search on a small problem can run out of acceptable moves and then
+        # spins until the time limit without a new solution; its optimum is found in
+        # milliseconds, so small problems get a short leash.
+        deadline = min(deadline, t0 + 0.5 + 0.1 * len(active))
     model = build_model(c, active)
     routing, manager = model.routing, model.manager
     if len(active) <= TINY and config.metaheuristic != "greedy_descent":

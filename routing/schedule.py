@@ -148,13 +148,14 @@ def _arrival(t: int, tau: int, breaks: list[tuple[int, int]]) -> int:
 
 
 def timing(c: Compiled, v: int, nodes: Sequence[int]) -> Timing | None:
-    """Feasible times of ``nodes`` for technician ``v``, with the shortest working time.
+    """Feasible times of ``nodes`` for technician ``v``, leaving as late as is useful.
 
     Returns ``None`` when no schedule satisfies windows, breaks and the shift. Leaving later
     shortens the day as long as it does not delay the return; because breaks may also be
     taken before leaving, departures are searched region by region (a region starts where
     one more break fits before leaving), and within a region feasibility only gets worse
-    with a later departure, so a binary search finds the latest useful departure.
+    with a later departure, so a binary search finds the latest useful departure. The first
+    region that respects the maximum working time wins (breaks stay inside the day).
     """
     shift_start = c.shift[v][0]
     cuts = [shift_start]
@@ -182,10 +183,11 @@ def timing(c: Compiled, v: int, nodes: Sequence[int]) -> Timing | None:
             else:
                 hi = mid - 1
         span = found.end_arrival - found.departure
-        if best is None or (span, found.end_arrival) < (
-            best.end_arrival - best.departure,
-            best.end_arrival,
-        ):
+        mw = c.max_work[v]
+        if mw is None or span <= mw:
+            # The earliest region keeps breaks inside the day, as a dispatcher expects.
+            return found
+        if best is None or span < best.end_arrival - best.departure:
             best = found
     return best
 
