@@ -6,28 +6,17 @@ exit non-zero, so cron and shell scripts can rely on the exit code.
 
 from __future__ import annotations
 
-import functools
 import secrets
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from crm.db import (
-    SchemaOutdatedError,
-    check_schema,
-    make_engine,
-    session_scope,
-    upgrade,
-    writer,
-)
-from crm.errors import DomainError
+from api.cli_common import CliError, one_line_errors, ready_engine, settings
+from crm.db import session_scope, upgrade, writer
 from crm.models import Role
-from crm.settings import Settings
 
 app = typer.Typer(
     name="fieldroute",
@@ -40,44 +29,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CliError(Exception):
-    """A failure to report as one line and exit code 1."""
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"fieldroute: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def one_line_errors(fn: F) -> F:
-    """Turn expected failures into one line on stderr and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CliError, SchemaOutdatedError) as exc:
-            fail(str(exc))
-        except DomainError as exc:
-            fail(exc.detail)
-        except OperationalError as exc:
-            fail(f"database error: {exc.orig}")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings() -> Settings:
-    return Settings()
-
-
-def ready_engine(cfg: Settings) -> Any:
-    engine = make_engine(cfg.resolved_database_url)
-    check_schema(engine)
-    return engine
 
 
 @db_app.command("upgrade")

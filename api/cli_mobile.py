@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_common import one_line_errors, ready_engine, settings
 from crm.coltypes import utcnow
 from crm.db import session_scope
 from crm.services import idempotency, locations
@@ -40,16 +41,10 @@ def prune(
     ] = 7,
 ) -> None:
     """Delete location points and idempotency keys older than their retention."""
-    # Imported here: api.cli imports this module to mount it, so a module-level
-    # import back would be circular.
-    from api.cli import one_line_errors
-
     one_line_errors(_prune)(days, key_days)
 
 
 def _prune(days: int | None, key_days: int) -> None:
-    from api.cli import ready_engine, settings
-
     cfg = settings()
     keep = days or cfg.location_retention_days
     now = utcnow()
