@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.util import optional_boolean_pb2
 
 from routing.compiled import Compiled
 from routing.solution import Status
@@ -120,9 +121,8 @@ def _ruin_and_recreate(params: object, removed: int = 10) -> None:
 def _tune_vrptw(params: object) -> None:
     """Settings for benchmark-style VRPTW (distance only, every job must go)."""
     ops = params.local_search_operators  # type: ignore[attr-defined]
-    ops.use_relocate_neighbors = True
-    ops.use_cross_exchange = True
-    ops.use_extended_swap_active = False
+    ops.use_relocate_neighbors = optional_boolean_pb2.BOOL_TRUE
+    ops.use_cross_exchange = optional_boolean_pb2.BOOL_TRUE
 
 
 @dataclass(slots=True)
@@ -326,6 +326,11 @@ def run_search(
     if assignment is None and not warm_used:
         assignment = routing.SolveWithParameters(params)
     status = _STATUS.get(routing.status(), Status.NO_SOLUTION)
+    if status is Status.INVALID:
+        raise RuntimeError(
+            f"OR-Tools rejected the model or search parameters of search {config.name!r} "
+            "(ROUTING_INVALID); its log on stderr names the field"
+        )
     out_routes: list[list[int]] = []
     objective = None
     if assignment is not None:
