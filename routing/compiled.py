@@ -76,6 +76,7 @@ class Compiled:
     balance_coef: int
     penalty: tuple[int, ...]  # per job drop penalty
     horizon: int
+    tech_signature: tuple[int, ...]  # equal for technicians whose one-job days are alike
 
     def start(self, v: int) -> int:
         """Node of technician ``v``'s start place."""
@@ -217,7 +218,19 @@ def compile_problem(problem: Problem, matrices: Matrices) -> Compiled:
         balance_coef=balance_coef,
         penalty=penalty,
         horizon=int(horizon),
+        tech_signature=_signatures(techs, node_loc[n_jobs:]),
     )
+
+
+def _signatures(techs: Sequence[Technician], ends: Sequence[int]) -> tuple[int, ...]:
+    """Group technicians by what decides a one-job day: places, shift, breaks, max work."""
+    n = len(techs)
+    seen: dict[tuple, int] = {}
+    out = []
+    for v, t in enumerate(techs):
+        key = (ends[v], ends[n + v], t.shift, _sorted_breaks(t), t.max_work_seconds)
+        out.append(seen.setdefault(key, len(seen)))
+    return tuple(out)
 
 
 def _sorted_breaks(t: Technician) -> tuple[tuple[int, int, int], ...]:

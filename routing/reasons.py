@@ -20,7 +20,7 @@ from routing.domain import Job
 from routing.schedule import _forward, route_cost, timing
 from routing.solution import Reason, Unassigned
 
-__all__ = ["PreCheck", "analyse_dropped", "precheck"]
+__all__ = ["PreCheck", "analyse_dropped", "feasible_alone", "precheck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class PreCheck:
 
     active: tuple[int, ...]
     unassigned: dict[int, Unassigned]
-    feasible_alone: dict[int, tuple[int, ...]]  # job node → technicians able to do it alone
+    feasible_alone: dict[int, tuple[int, ...]]  # pinned job node → its technician
 
 
 def _names(c: Compiled, vehicles: Sequence[int], limit: int = 3) -> str:
@@ -56,13 +56,32 @@ def _shift_fits(c: Compiled, node: int, v: int) -> bool:
 
 def _alone_ok(c: Compiled, node: int, v: int) -> tuple[bool, bool]:
     """(feasible alone, infeasible only because of max working time)."""
+    fwd = _forward(c, v, [node], c.shift[v][0])
+    if fwd is None:
+        return False, False
+    mw = c.max_work[v]
+    if mw is None:
+        return True, False
     t = timing(c, v, [node])
     if t is None:
         return False, False
-    mw = c.max_work[v]
-    if mw is not None and t.end_arrival - t.departure > mw:
+    if t.end_arrival - t.departure > mw:
         return False, True
     return True, False
+
+
+def feasible_alone(c: Compiled, node: int) -> tuple[int, ...]:
+    """Technicians who could do this job on an otherwise empty day (pin respected)."""
+    cache: dict[int, bool] = {}
+    out = []
+    for v in np.flatnonzero(c.eligible[node]):
+        v = int(v)
+        sig = c.tech_signature[v]
+        if sig not in cache:
+            cache[sig] = _shift_fits(c, node, v) and _alone_ok(c, node, v)[0]
+        if cache[sig]:
+            out.append(v)
+    return tuple(out)
 
 
 def _why_not(c: Compiled, node: int, candidates: np.ndarray) -> Unassigned | None:
@@ -109,7 +128,11 @@ def _why_not(c: Compiled, node: int, candidates: np.ndarray) -> Unassigned | Non
             f"technician ({_names(c, np.flatnonzero(fits))}) works then.",
         )
     work_only = True
+    tried: set[int] = set()
     for v in covering:
+        if c.tech_signature[v] in tried:
+            continue
+        tried.add(c.tech_signature[v])
         ok, by_work = _alone_ok(c, node, int(v))
         if ok:
             return None
@@ -192,12 +215,6 @@ def precheck(c: Compiled) -> PreCheck:
         if reason is not None:
             out[node] = reason
             continue
-        ok = tuple(
-            int(v)
-            for v in np.flatnonzero(c.eligible[node])
-            if _shift_fits(c, node, int(v)) and _alone_ok(c, node, int(v))[0]
-        )
-        feasible_alone[node] = ok
         active.append(node)
     return PreCheck(tuple(active), out, feasible_alone)
 
@@ -242,7 +259,7 @@ def analyse_dropped(
     jobs = c.problem.jobs
     for node in dropped:
         job = jobs[node]
-        able = pre.feasible_alone.get(node, ())
+        able = pre.feasible_alone.get(node) or feasible_alone(c, node)
         best: tuple[int, int] | None = None  # (delta, vehicle)
         for v in able:
             delta = _insertion(c, v, list(routes[v]), node)
