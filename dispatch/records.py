@@ -137,8 +137,11 @@ def key_id(key: str) -> int:
     return int(key.rsplit("#", 1)[-1])
 
 
-def load_territories(session: Session) -> dict[int, TerritoryRecord]:
-    """Every territory, by id."""
+def load_territories(session: Session, *, with_geometry: bool = True) -> dict[int, TerritoryRecord]:
+    """Every territory, by id (fences only when asked: they are big to read and parse)."""
+    if not with_geometry:
+        names = session.exec(select(Territory.id, Territory.name)).all()
+        return {int(i): TerritoryRecord(int(i), n) for i, n in names if i is not None}
     rows = session.exec(select(Territory.id, Territory.name, Territory.geometry)).all()
     return {int(i): TerritoryRecord(int(i), n, g or {}) for i, n, g in rows if i is not None}
 

@@ -141,7 +141,7 @@ def savings_report(
         ).all()
         ticket_ids = sorted({int(t) for t, _, _ in stops} | {int(t) for t in left})
         engineer_ids = sorted({r.engineer_id for r in routes})
-        territories = load_territories(s)
+        territories = load_territories(s, with_geometry=False)
         engineers = load_engineers(s, plan.day, engineer_ids=engineer_ids)
         tickets = load_tickets(s, ticket_ids=ticket_ids) if ticket_ids else []
     met = sum(1 for _, start, sla in stops if sla is None or start <= sla)

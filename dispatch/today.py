@@ -126,7 +126,7 @@ def load_today(
     """Positions, free times and remaining stops of engineers working today."""
     clock = clock_of(now, tz)
     now_s = clock.seconds(now)
-    territories = load_territories(session)
+    territories = load_territories(session, with_geometry=False)
     keys = {i: t.key for i, t in territories.items()}
     records = load_engineers(session, clock.day, engineer_ids=engineer_ids)
     ids = [e.id for e in records]

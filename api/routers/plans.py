@@ -174,7 +174,7 @@ def start_plan(
         day = parse_day(body.date, settings.timezone)
     except ValueError as exc:
         raise InvalidInput(str(exc), [{"loc": ["body", "date"], "msg": str(exc)}]) from exc
-    scope = resolve_territories(load_territories(session), body.territories)
+    scope = resolve_territories(load_territories(session, with_geometry=False), body.territories)
     session.rollback()  # release the request's transaction before another one writes
     engine = request.app.state.engine
     options: dict[str, Any] = {
