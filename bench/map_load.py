@@ -5,13 +5,14 @@ Target (issue 7): interactive within 3 s in headless Chromium on this machine.
 What is measured, per run, from the browser's navigation start (the click on
 "Show", i.e. ``performance.timeOrigin``):
 
-* ``ttfb_ms``: first byte of the page (the server's query + folium render);
-* ``load_ms``: the window's load event (every script and style parsed, Leaflet
-  created the map);
-* ``ready_ms``: the page script finished drawing every layer and bound its
-  handlers (``window.fieldrouteReady``) — the figure held against the target;
-* ``click_ms``: then one click on an engineer marker until its popup is in
-  the DOM — proof the markers respond, not just exist.
+* ``ttfb_ms``: first byte of the page (the server's queries + folium render);
+* ``ready_ms``: the page script has drawn every layer and bound its handlers
+  (``window.fieldrouteReady``);
+* ``interactive_ms``: a click on an engineer marker, sent the moment the
+  layers are drawn, has opened its popup — if the page is still busy the
+  click waits, and that wait counts. This is the figure held against 3 s;
+* ``load_ms``: the window's load event (icons and fonts too), for reference;
+* ``draw_tickets_ms`` / ``draw_routes_ms``: the page script's two big layers.
 
 The city is the ``large`` demo city (25 districts, 250 engineers, 5,000
 tickets) loaded through the crm services, with a sketch plan so every route
@@ -90,9 +91,15 @@ def measure(base: str, mode: str, runs: int) -> dict[str, Any]:
     """Open the map ``runs`` times in fresh pages; the median of each figure."""
     from playwright.sync_api import sync_playwright
 
-    samples: dict[str, list[float]] = {
-        k: [] for k in ("ttfb_ms", "load_ms", "ready_ms", "click_ms")
-    }
+    keys = (
+        "ttfb_ms",
+        "ready_ms",
+        "interactive_ms",
+        "load_ms",
+        "draw_tickets_ms",
+        "draw_routes_ms",
+    )
+    samples: dict[str, list[float]] = {k: [] for k in keys}
     html_bytes = 0
     outside: set[str] = set()
     with sync_playwright() as p:
@@ -115,26 +122,31 @@ def measure(base: str, mode: str, runs: int) -> dict[str, Any]:
             assert response is not None and response.ok, response
             html_bytes = len(response.body())
             page.wait_for_function("() => window.fieldrouteReady !== undefined", timeout=60_000)
+            # Click at once: if the page is still busy the click waits, and that counts.
+            page.locator(".fr-engineer").first.click(force=True)  # whichever marker is on top
+            page.locator(".leaflet-popup-content .fr-popup").wait_for()
+            answered = page.evaluate("() => performance.now()")
             page.wait_for_load_state("load")
             nav = page.evaluate(
                 "() => { const n = performance.getEntriesByType('navigation')[0];"
+                " const m = {}; performance.getEntriesByType('mark')"
+                ".forEach(e => { m[e.name] = e.startTime; });"
                 " return {ttfb: n.responseStart, load: n.loadEventEnd,"
-                " ready: window.fieldrouteReady}; }"
+                " ready: window.fieldrouteReady, marks: m}; }"
             )
-            before = page.evaluate("() => performance.now()")
-            page.locator(".fr-engineer").first.click()
-            page.locator(".leaflet-popup-content .fr-popup").wait_for()
-            after = page.evaluate("() => performance.now()")
+            marks = nav["marks"]
             samples["ttfb_ms"].append(nav["ttfb"])
-            samples["load_ms"].append(nav["load"])
             samples["ready_ms"].append(nav["ready"])
-            samples["click_ms"].append(after - before)
+            samples["interactive_ms"].append(answered)
+            samples["load_ms"].append(nav["load"])
+            samples["draw_routes_ms"].append(marks["fr-routes"] - marks["fr-tickets"])
+            samples["draw_tickets_ms"].append(marks["fr-tickets"] - marks["fr-engineers"])
             page.close()
         browser.close()
     out: dict[str, Any] = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     out["runs"] = runs
     out["html_kb"] = round(html_bytes / 1024, 1)
-    out["ratio_to_target"] = round(out["ready_ms"] / TARGET_MS, 3)
+    out["ratio_to_target"] = round(out["interactive_ms"] / TARGET_MS, 3)
     out["outside_requests"] = sorted(outside)
     return out
 
@@ -179,8 +191,8 @@ def main() -> int:
         "target_ms": TARGET_MS,
         "modes": results,
     }
-    best = min(r["ready_ms"] for r in results.values())
-    report["ready_ms_best"] = best
+    best = min(r["interactive_ms"] for r in results.values())
+    report["interactive_ms_best"] = best
     report["ratio_to_target"] = round(best / TARGET_MS, 3)
     report["meets_target"] = best <= TARGET_MS
     if args.json:
@@ -189,9 +201,11 @@ def main() -> int:
         print(f"map load, {args.size} city (seed {args.seed}), median of {runs} run(s):")
         for mode, r in results.items():
             print(
-                f"  {mode:8s} ready {r['ready_ms']:7.0f} ms  (ttfb {r['ttfb_ms']:.0f}, "
-                f"load {r['load_ms']:.0f}, marker click→popup {r['click_ms']:.0f} ms, "
-                f"page {r['html_kb']:.0f} KiB)  ratio to 3 s target: {r['ratio_to_target']:.2f}"
+                f"  {mode:8s} interactive {r['interactive_ms']:6.0f} ms  (first byte "
+                f"{r['ttfb_ms']:.0f}, layers drawn {r['ready_ms']:.0f}, load event "
+                f"{r['load_ms']:.0f}; tickets {r['draw_tickets_ms']:.0f} ms, routes "
+                f"{r['draw_routes_ms']:.0f} ms; page {r['html_kb']:.0f} KiB)  "
+                f"ratio to 3 s: {r['ratio_to_target']:.2f}"
             )
             if r["outside_requests"]:
                 print(f"  {mode:8s} requests that left the server: {r['outside_requests']}")

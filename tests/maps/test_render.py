@@ -101,13 +101,14 @@ def test_layers_and_layer_control(day_data: MapData) -> None:
         "Tickets (5)",
         "Unassigned (2)",
         "Outside every fence (1)",
-        "Route · Wang Lei (2)",
     ):
         assert json.dumps(name)[1:-1] in html  # as folium writes it into the script
     assert "L.control.layers(" in html
     assert "L.markerClusterGroup(" in html
     assert "fieldroute.mount(" in html
     assert '"fr-fence"' in html  # fences carry a class the browser tests find
+    # Route overlays are added to that control by the page script, one per engineer.
+    assert "routes: {" in html and "control: layer_control_" in html
 
 
 def test_canvas_ticket_layer_needs_no_cluster(day_data: MapData) -> None:

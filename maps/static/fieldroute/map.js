@@ -34,6 +34,33 @@
     el.className = "fr-status" + (kind ? " fr-status-" + kind : "");
   }
 
+  // A route stop drawn on a canvas with its number: thousands of numbered DOM
+  // icons took seconds to lay out; a canvas draws them in milliseconds and still
+  // answers clicks. Zoomed out (below 13) a stop is a small dot without number.
+  // Uses Leaflet 1.9's canvas internals (_renderer._ctx, _point), pinned by the vendoring.
+  // Built on first use: this file loads before Leaflet (folium puts its links last).
+  var NumberedStop = null;
+  function numberedStopClass() {
+    NumberedStop = NumberedStop || L.CircleMarker.extend({
+    _project: function () {
+      this._radius = this._map.getZoom() >= 13 ? 9 : 4;
+      L.CircleMarker.prototype._project.call(this);
+    },
+    _updatePath: function () {
+      var r = this._renderer;
+      r._updateCircle(this);
+      if (this._radius < 9 || this._empty() || !r._ctx) { return; }
+      var ctx = r._ctx;
+      ctx.fillStyle = "#ffffff";
+      ctx.font = "bold 10px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(String(this.options.seq), this._point.x, this._point.y + 0.5);
+    }
+    });
+    return NumberedStop;
+  }
+
   var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   function esc(value) {
     return String(value === undefined || value === null ? "" : value).replace(/[&<>"']/g,
@@ -190,20 +217,34 @@
     });
   }
 
-  function routeGroup(engineerId, name) {
+  // One layer per engineer's route, listed in the layer control so each can be
+  // switched off; created on first sight, kept (and relabelled) on redraws.
+  // addOverlay() rebuilds the whole control each time (O(n²) for 250 routes), so
+  // entries are added with the control's _addLayer and drawn once by _update()
+  // in drawRoutes (Leaflet 1.9 internals, pinned by the vendoring).
+  function routeGroup(engineerId, label) {
     var key = String(engineerId);
-    if (!S.routes[key]) {
-      S.routes[key] = L.featureGroup().addTo(S.map);
-      if (S.control) { S.control.addOverlay(S.routes[key], "Route · " + name); }
+    var group = S.routes[key];
+    if (!group) {
+      group = S.routes[key] = L.featureGroup().addTo(S.map);
     }
-    return S.routes[key];
+    if (S.control && label && S.routeLabels[key] !== label) {
+      // The layer control writes names as HTML: callers pass escaped labels.
+      var entry = S.control._getLayer(L.stamp(group));
+      if (entry) { entry.name = label; } else { S.control._addLayer(group, label, true); }
+      S.routeLabels[key] = label;
+      S.controlDirty = true;
+    }
+    return group;
   }
 
   function drawRoutes(routes, stops) {
     Object.keys(S.routes).forEach(function (k) { S.routes[k].clearLayers(); });
-    routes.features.forEach(function (f) {
+    routes.features.slice().sort(function (a, b) {
+      return a.properties.name.localeCompare(b.properties.name);
+    }).forEach(function (f) {
       var p = f.properties;
-      var g = routeGroup(p.engineer_id, p.name);
+      var g = routeGroup(p.engineer_id, "Route · " + esc(p.name) + " (" + Number(p.stops) + ")");
       L.polyline(f.geometry.coordinates.map(toLatLng), {
         color: p.colour, weight: 3, opacity: 0.85, className: "fr-route fr-route-e" + p.engineer_id
       }).bindTooltip(p.name + " · " + p.stops + " stops · " + p.km + " km · " + p.start + "–" + p.end,
@@ -211,17 +252,22 @@
     });
     stops.features.forEach(function (f) {
       var p = f.properties;
-      var g = routeGroup(p.engineer_id, "engineer " + p.engineer_id);
-      var icon = L.divIcon({
-        className: "fr-stop-icon",
-        html: '<span class="fr-stop fr-stop-e' + Number(p.engineer_id) + '" style="background:' +
-          p.colour + '">' + Number(p.seq) + "</span>",
-        iconSize: [20, 20], iconAnchor: [10, 10], popupAnchor: [0, -10]
-      });
-      L.marker(toLatLng(f.geometry.coordinates), {
-        icon: icon, title: "Stop " + p.seq + " · ETA " + p.eta, riseOnHover: true
+      var g = S.routes[String(p.engineer_id)] || routeGroup(p.engineer_id, "");
+      var Stop = numberedStopClass();
+      new Stop(toLatLng(f.geometry.coordinates), {
+        renderer: S.stopCanvas,
+        seq: Number(p.seq),
+        color: "#ffffff",
+        weight: 1,
+        fillColor: p.colour,
+        fillOpacity: 1,
+        className: "fr-stop fr-stop-e" + Number(p.engineer_id)
       }).bindPopup(function () { return stopPopup(p); }, { maxWidth: 340 }).addTo(g);
     });
+    if (S.controlDirty && S.control && S.control._map) {
+      S.control._update();
+      S.controlDirty = false;
+    }
   }
 
   function drawPanel(data) {
@@ -235,11 +281,17 @@
   }
 
   function draw(data) {
+    // Marks let bench/map_load.py say where the time goes.
     S.data = data;
+    performance.mark("fr-draw-start");
     drawEngineers(data.engineers);
+    performance.mark("fr-engineers");
     drawTickets(data.tickets);
+    performance.mark("fr-tickets");
     drawRoutes(data.routes, data.stops);
+    performance.mark("fr-routes");
     drawPanel(data);
+    performance.mark("fr-panel");
   }
 
   // --- the JSON API ----------------------------------------------------------
@@ -451,25 +503,22 @@
   }
 
   function mount(opts) {
+    performance.mark("fr-mount");
     var dataEl = byId("fr-data");
     S = {
       map: opts.map,
       control: opts.control,
       layers: opts.layers,
       routes: opts.routes || {},
+      routeLabels: {},
       options: opts.options,
       canvas: L.canvas({ padding: 0.5 }),
+      stopCanvas: L.canvas({ padding: 0.5 }),
       tickets: {},
       ticketData: {},
       engineers: {}
     };
     draw(JSON.parse(dataEl.textContent));
-    // Numbered stops shrink to dots when zoomed out: hundreds of numbers are noise.
-    var zoomClass = function () {
-      S.map.getContainer().classList.toggle("fr-zoom-low", S.map.getZoom() < 13);
-    };
-    S.map.on("zoomend", zoomClass);
-    zoomClass();
     document.addEventListener("click", onClick);
     window.fieldrouteReady = performance.now();
     document.dispatchEvent(new CustomEvent("fieldroute:ready"));
