@@ -131,10 +131,20 @@ def load_own_ticket(
 
 
 def _was_his(session: Session, *, engineer_id: int, ticket_id: int) -> bool:
+    """Did the engineer know this ticket: on a route he was shown, or assigned to him once?
+
+    Only then may a refusal say "no longer yours" (409); draft plans he never
+    saw do not count, or a 409 would reveal tickets he never had.
+    """
     on_route = session.exec(
         select(Stop.id)
         .join(Route, col(Route.id) == Stop.route_id)
-        .where(Stop.ticket_id == ticket_id, Route.engineer_id == engineer_id)
+        .join(Plan, col(Plan.id) == Route.plan_id)
+        .where(
+            Stop.ticket_id == ticket_id,
+            Route.engineer_id == engineer_id,
+            col(Plan.status).in_([PlanStatus.published, PlanStatus.superseded]),
+        )
         .limit(1)
     ).first()
     if on_route is not None:
@@ -210,8 +220,11 @@ def perform(
     return ticket_state(ticket, attached)
 
 
-def lock_batch(session: Session, ticket_ids: Iterable[int]) -> list[object]:
-    """Load (fresh) and lock a batch of tickets and their sites in two queries.
+def lock_batch(session: Session, engineer_id: int, ticket_ids: Iterable[int]) -> list[object]:
+    """Load (fresh) and lock a batch of the engineer's tickets and their sites.
+
+    Ids that are not his are not touched here (``load_own_ticket`` answers
+    them one by one, without locking anyone else's row).
 
     Rows are locked in id order, so two batches over the same tickets cannot
     deadlock on PostgreSQL; on SQLite the transaction's write lock covers them.
@@ -223,7 +236,7 @@ def lock_batch(session: Session, ticket_ids: Iterable[int]) -> list[object]:
         return []
     tickets = session.exec(
         select(Ticket)
-        .where(col(Ticket.id).in_(ids))
+        .where(col(Ticket.id).in_(ids), Ticket.engineer_id == engineer_id)
         .order_by(col(Ticket.id))
         .with_for_update()
         .execution_options(populate_existing=True)

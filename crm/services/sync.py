@@ -72,7 +72,7 @@ def apply_sync(
     tickets locked) in one query each up front, not once per item.
     """
     known = idempotency.preload(session, user_id=user_id, keys=[i.key for i in request.items])
-    held = lock_batch(session, (i.ticket_id for i in request.items))
+    held = lock_batch(session, ctx.engineer_id, (i.ticket_id for i in request.items))
     results = [
         _apply_item(
             session,

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.security import issue_token
-from crm.models import Role
+from crm.db import session_scope
+from crm.models import Plan, PlanStatus, Role
 from crm.settings import Settings
 from tests import factories as f
 from tests import mobile_factories as mf
@@ -51,6 +52,18 @@ def test_engineer_cannot_touch_another_engineers_ticket(client: TestClient, engi
     assert up.status_code == 404
     assert client.get(f"/tickets/{theirs['id']}", headers=a.me).status_code == 404
     assert client.get(f"/tickets/{theirs['id']}", headers=b.me).json()["status"] == "dispatched"
+
+
+def test_a_draft_plan_does_not_make_a_ticket_known(client: TestClient, engine: Engine) -> None:
+    """A ticket on A's *draft* route but dispatched to B is 404 for A, not 'reassigned'."""
+    a = mf.crew(client, engine)
+    b = mf.crew(client, engine, staff=a.staff)
+    theirs = mf.dispatched_ticket(client, b)
+    plan_id = mf.publish_route(engine, a.engineer_id, [theirs["id"]])
+    with session_scope(engine) as s:
+        s.get(Plan, plan_id).status = PlanStatus.draft
+    r = client.post(f"/me/tickets/{theirs['id']}/accept", headers=a.me)
+    assert r.status_code == 404
 
 
 def test_my_day_shows_only_my_route(client: TestClient, engine: Engine) -> None:
