@@ -29,6 +29,7 @@ def render_login_page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fieldroute · log in</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{escape(base)}/vendor/bootstrap/bootstrap.min.css">
 </head>
 <body class="bg-light">
