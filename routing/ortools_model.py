@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_ils_pb2,
+)
 from ortools.util import optional_boolean_pb2
 
 from routing.compiled import Compiled
@@ -51,6 +56,8 @@ class SearchConfig:
     strategy: str = "default"
     seed: int = 0
     gls_lambda: float | None = None
+    neighbors: int | None = None  # restrict LS operators to this many nearest neighbours
+    lean: tuple[str, ...] = ()  # local-search operators to switch off (names without use_)
     name: str = ""
 
 
@@ -87,12 +94,28 @@ def _search_parameters(config: SearchConfig, time_limit: float) -> object:
         params.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic.upper()
         )
+    # Insertion heuristics take the most valuable jobs first: urgent before low priority.
+    order = [
+        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_PENALTY,
+        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_ALLOWED_VEHICLES,
+    ]
+    for lci in (
+        params.local_cheapest_insertion_parameters,
+        params.local_cheapest_cost_insertion_parameters,
+    ):
+        del lci.insertion_sorting_properties[:]
+        lci.insertion_sorting_properties.extend(order)
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     if config.solution_limit is not None:
         params.solution_limit = config.solution_limit
     if config.gls_lambda is not None:
         params.guided_local_search_lambda_coefficient = config.gls_lambda
     params.log_search = config.log_search
+    for name in config.lean:
+        setattr(params.local_search_operators, f"use_{name}", optional_boolean_pb2.BOOL_FALSE)
+    if config.neighbors is not None:
+        params.ls_operator_neighbors_ratio = 1e-9
+        params.ls_operator_min_neighbors = config.neighbors
     if config.strategy == "vrptw":
         _tune_vrptw(params)
     return params
