@@ -10,9 +10,10 @@ Decisions the issue left open, made here:
   one problem too big to solve well. Relations left out go to the second pass.
 * **Second pass.** Tickets the first pass left unassigned (and tickets of territories
   without any primary engineer that day) are offered to the engineers for whom their
-  territory is secondary. Each connected group of such tickets and engineers is one part:
-  the engineers keep their first-pass jobs (pinned to them, and weighted as never to be
-  dropped; the search starts from their first-pass routes) and may add the new tickets.
+  territory is secondary — each to its three nearest such engineers (by where their day
+  starts). Tickets sharing an engineer form one part of at most 12 engineers: the engineers
+  keep their first-pass jobs (pinned to them, and weighted as never to be dropped; the
+  search starts from their first-pass routes) and may add the new tickets.
 * **No territory.** A site outside every fence is planned only with engineers who have no
   territory at all (a company that does not use territories has only those); when there
   are none the ticket is unassigned with reason ``outside_all_territories``.
@@ -21,6 +22,7 @@ Decisions the issue left open, made here:
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from dispatch.clock import DayClock
 from dispatch.problem_builder import job_for, technician_for
 from dispatch.records import EngineerRecord, TerritoryRecord, TicketRecord
-from routing import Job, Priority, Problem, SkillLevels, Technician, Weights
+from routing import Job, Location, Priority, Problem, SkillLevels, Technician, Weights
 
 __all__ = [
     "OUTSIDE_ALL_TERRITORIES",
@@ -40,7 +42,11 @@ __all__ = [
 
 OUTSIDE_ALL_TERRITORIES = "outside_all_territories"
 NO_ENGINEER_IN_TERRITORY = "no_engineer_in_territory"
-DEFAULT_MAX_PART_JOBS = 450
+DEFAULT_MAX_PART_JOBS = 250
+# Second pass: a leftover ticket is offered to its nearest few secondary engineers, and a
+# part holds at most this many engineers (each brings his whole first-pass day along).
+SECOND_PASS_CANDIDATES = 3
+SECOND_PASS_MAX_ENGINEERS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,24 +278,24 @@ def second_pass(
         if terr is None or tid not in jobs:
             continue
         need = SkillLevels(jobs[tid].skills)
-        able = [
-            eid
-            for eid, e in sorted(eng.items())
-            if terr in e.secondary and SkillLevels(dict(e.skills)).covers(need)
-        ]
+        loc = jobs[tid].location
+        able = sorted(
+            (
+                eid
+                for eid, e in eng.items()
+                if terr in e.secondary and SkillLevels(dict(e.skills)).covers(need)
+            ),
+            key=lambda eid: (_near(techs[eid].start.lat, techs[eid].start.lon, loc), eid),
+        )[:SECOND_PASS_CANDIDATES]
         if able:
             candidates[tid] = able
     if not candidates:
         return []
-    # Connected components of the ticket ↔ engineer graph (engineer ids negated).
-    uf = _UnionFind([*candidates, *(-e for e in {e for a in candidates.values() for e in a})])
-    for tid, able in candidates.items():
-        for eid in able:
-            uf.union(tid, -eid)
+    groups = _cap_groups(candidates, SECOND_PASS_MAX_ENGINEERS)
     parts: list[PartPlan] = []
-    for n, group in enumerate(uf.groups(), start=1):
-        ticket_ids = sorted(x for x in group if x > 0)
-        eng_ids = sorted(-x for x in group if x < 0)
+    for n, (group_tickets, group_engineers) in enumerate(groups, start=1):
+        ticket_ids = sorted(group_tickets)
+        eng_ids = sorted(group_engineers)
         team = []
         pinned: list[Job] = []
         initial: dict[str, list[str]] = {}
@@ -320,3 +326,52 @@ def second_pass(
             PartPlan(f"s{n:02d}", f"secondary: {names}", 2, tuple(terr_ids), problem, initial)
         )
     return parts
+
+
+def _near(lat: float, lon: float, loc: Location) -> float:
+    """Squared equirectangular distance: enough to rank engineers by closeness."""
+    dx = (lon - loc.lon) * math.cos(math.radians(loc.lat))
+    return dx * dx + (lat - loc.lat) ** 2
+
+
+def _cap_groups(
+    candidates: Mapping[int, Sequence[int]], cap: int
+) -> list[tuple[set[int], set[int]]]:
+    """Group tickets with their candidate engineers; no group above ``cap`` engineers.
+
+    Tickets sharing an engineer go together. When joining two groups would exceed the cap,
+    the ticket stays in the group it overlaps most and keeps only the candidates that
+    group has (or can still take in): an engineer is in exactly one group.
+    """
+    groups: list[tuple[set[int], set[int]]] = []
+    owner: dict[int, int] = {}
+    for tid in sorted(candidates):
+        able = list(candidates[tid])
+        touched = sorted({owner[e] for e in able if e in owner})
+        if not touched:
+            groups.append(({tid}, set(able)))
+            for e in able:
+                owner[e] = len(groups) - 1
+            continue
+        union = set(able).union(*(groups[g][1] for g in touched))
+        if len(union) <= cap:
+            keep = touched[0]
+            for g in touched[1:]:
+                groups[keep][0].update(groups[g][0])
+                groups[keep][1].update(groups[g][1])
+                for e in groups[g][1]:
+                    owner[e] = keep
+                groups[g] = (set(), set())
+            groups[keep][0].add(tid)
+            for e in able:
+                groups[keep][1].add(e)
+                owner[e] = keep
+            continue
+        best = max(touched, key=lambda g: (sum(1 for e in able if owner.get(e) == g), -g))
+        tickets, members = groups[best]
+        tickets.add(tid)
+        for e in able:
+            if e not in owner and len(members) < cap:
+                members.add(e)
+                owner[e] = best
+    return [(t, e) for t, e in groups if t]
