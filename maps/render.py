@@ -188,6 +188,7 @@ def _base_map(
         # needs the map's maxZoom when there is no tile layer to define it.
         maxZoom=19,
         minZoom=3,
+        zoomSnap=0.5,  # fit the city snugly instead of a whole zoom level too far out
     )
     fig.add_child(m)
     localise(m, static)
