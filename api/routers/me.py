@@ -8,7 +8,8 @@ same key and the same request gets the first answer back (with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -87,16 +88,52 @@ KeyHeader = Annotated[
 
 
 # --- unit of work -------------------------------------------------------------------
+# SQLite writers let into the database at once (per process), see _write_turn.
+WRITERS_IN_FLIGHT = 4
+
+
+async def _write_turn(request: Request) -> AsyncIterator[None]:
+    """Let a few mobile writes at a time reach SQLite; queue the rest without a timeout.
+
+    SQLite has one write lock and makes the others wait in its busy handler,
+    which gives up after the busy timeout (30 s) and is not first-come
+    first-served: in a burst of hundreds of syncs some writer would wait
+    past it and fail with "database is locked" (seen in bench/mobile_load.py
+    with 500 syncs at once). Waiting here, on an asyncio semaphore, costs no
+    thread and has no deadline. A few writers rather than one stay in flight,
+    so one's Python work overlaps another's time in SQLite: measured with the
+    bench at 200 engineers, 1 in flight served 10-12 syncs/s, 2-8 in flight
+    21-26, unlimited 16-21 (on a shared, busy 2-core machine).
+    PostgreSQL locks rows, so writers there are not held back.
+    """
+    if request.app.state.engine.dialect.name != "sqlite":
+        yield
+        return
+    state: dict[str, Any] = request.app.state._state
+    gate: asyncio.Semaphore = state.setdefault(
+        "mobile_write_gate", asyncio.Semaphore(WRITERS_IN_FLIGHT)
+    )
+    async with gate:
+        yield
+
+
+# In each write route's ``dependencies``, so it runs before the session and login
+# dependencies; scope="function" lets go as soon as the handler returns.
+WRITE_TURN = [Depends(_write_turn, scope="function")]
+
+
+def _post(path: str, **kwargs: Any) -> Any:
+    """``router.post`` for a mobile write: queued by ``_write_turn`` first."""
+    return router.post(path, dependencies=WRITE_TURN, **kwargs)
+
+
 @contextmanager
 def _unit(session: Session) -> Iterator[None]:
     """A write transaction that holds the write lock from its first read to its commit.
 
     The whole unit runs inside one threadpool call (the login check reads in a
-    session of its own), so on SQLite a writer never waits for a thread while
-    holding the lock; writers queue on SQLite's busy timeout. Measured with
-    bench/mobile_load.py: an extra in-process lock in front of the unit (an
-    asyncio gate before any database work, or a threading lock around the
-    unit) served 10-12 syncs/s where SQLite's own queue served 16-19.
+    session of its own), so a writer never waits for a free thread while it
+    holds SQLite's lock.
     """
     try:
         begin_write(session)
@@ -298,7 +335,7 @@ def get_day_ics(
 
 
 # --- ticket actions -----------------------------------------------------------------------
-@router.post("/tickets/{ticket_id}/accept", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/accept", response_model=TicketState, responses=ACTION_PROBLEMS)
 def accept(
     ticket_id: int,
     request: Request,
@@ -321,7 +358,7 @@ def accept(
     )
 
 
-@router.post("/tickets/{ticket_id}/decline", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/decline", response_model=TicketState, responses=ACTION_PROBLEMS)
 def decline(
     ticket_id: int,
     body: DeclineBody,
@@ -344,9 +381,7 @@ def decline(
     )
 
 
-@router.post(
-    "/tickets/{ticket_id}/start-travel", response_model=TicketState, responses=ACTION_PROBLEMS
-)
+@_post("/tickets/{ticket_id}/start-travel", response_model=TicketState, responses=ACTION_PROBLEMS)
 def start_travel(
     ticket_id: int,
     request: Request,
@@ -369,7 +404,7 @@ def start_travel(
     )
 
 
-@router.post("/tickets/{ticket_id}/arrive", response_model=TicketState, responses=ACTION_PROBLEMS)
+@_post("/tickets/{ticket_id}/arrive", response_model=TicketState, responses=ACTION_PROBLEMS)
 def arrive(
     ticket_id: int,
     request: Request,
@@ -392,7 +427,7 @@ def arrive(
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/unable-to-complete",
     response_model=TicketState,
     responses=ACTION_PROBLEMS,
@@ -488,7 +523,7 @@ async def _read_upload(part: Any, kind: str, settings: Settings) -> files.Upload
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/complete",
     response_model=TicketState,
     responses={
@@ -547,7 +582,7 @@ async def complete(
     )
 
 
-@router.post(
+@_post(
     "/tickets/{ticket_id}/attachments",
     response_model=AttachmentPublic,
     responses={
@@ -640,7 +675,7 @@ def _attach(
 
 
 # --- locations ----------------------------------------------------------------------------
-@router.post("/locations", response_model=LocationReceipt, responses=ACTION_PROBLEMS)
+@_post("/locations", response_model=LocationReceipt, responses=ACTION_PROBLEMS)
 def post_locations(
     batch: LocationBatch,
     request: Request,
@@ -685,7 +720,7 @@ def get_locations(
 
 
 # --- offline sync -------------------------------------------------------------------------
-@router.post("/sync", response_model=SyncResponse, responses=ACTION_PROBLEMS)
+@_post("/sync", response_model=SyncResponse, responses=ACTION_PROBLEMS)
 def post_sync(
     data: SyncRequest,
     request: Request,
