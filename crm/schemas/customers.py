@@ -23,6 +23,9 @@ class CustomerCreate(CustomerBase):
 
 
 class CustomerUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tier": "A", "notes": "Key from the front desk"}]}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     licence_no: str | None = Field(default=None, max_length=64)
@@ -110,6 +113,9 @@ class ContactCreate(Strict):
 
 
 class ContactUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+86 139 0000 1111", "role": "site manager"}]}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     role: str | None = Field(default=None, max_length=100)

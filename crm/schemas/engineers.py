@@ -18,6 +18,9 @@ class SkillCreate(Strict):
 
 
 class SkillUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Air conditioning and heat pumps"}]}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -46,6 +49,9 @@ class EngineerCreate(Strict):
 
 
 class EngineerUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"skills": [{"code": "hvac", "level": 4}], "active": True}]}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     home_lat: Latitude | None = None
@@ -73,6 +79,20 @@ class EngineerPublic(BaseModel):
 
 
 class ShiftCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2026-12-01",
+                    "start_at": "2026-12-01T08:00:00+08:00",
+                    "end_at": "2026-12-01T17:00:00+08:00",
+                    "break_earliest_at": "2026-12-01T11:30:00+08:00",
+                    "break_latest_at": "2026-12-01T13:30:00+08:00",
+                    "break_minutes": 45,
+                }
+            ]
+        }
+    )
     day: date
     start_at: AwareDatetime
     end_at: AwareDatetime
@@ -105,6 +125,9 @@ class ShiftCreate(Strict):
 
 
 class ShiftUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"end_at": "2026-12-01T18:00:00+08:00"}]}
+    )
     start_at: AwareDatetime | None = None
     end_at: AwareDatetime | None = None
     start_lat: Latitude | None = None
@@ -161,6 +184,18 @@ class MembershipItem(Strict):
 
 
 class MembershipSet(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "territories": [
+                        {"territory_id": 1, "role": "primary"},
+                        {"territory_id": 2, "role": "secondary"},
+                    ]
+                }
+            ]
+        }
+    )
     territories: list[MembershipItem]
 
 

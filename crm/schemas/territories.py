@@ -20,6 +20,9 @@ class TerritoryProps(BaseModel):
 
 
 class TerritoryPropsUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"priority": 5, "colour": "#3cb44b"}]}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
     priority: int | None = Field(default=None, ge=-1000, le=1000)

@@ -29,6 +29,18 @@ class TicketCreate(Strict):
 
 
 class TicketUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "priority": "high",
+                    "windows": [
+                        {"start": "2026-12-01T13:00:00+08:00", "end": "2026-12-01T15:00:00+08:00"}
+                    ],
+                }
+            ]
+        }
+    )
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = None
     duration_min: int | None = Field(default=None, ge=1, le=24 * 60)

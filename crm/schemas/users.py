@@ -11,6 +11,18 @@ from crm.schemas.common import Strict
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "wang.lei",
+                    "password": "a long passphrase",
+                    "role": "engineer",
+                    "engineer_id": 7,
+                }
+            ]
+        }
+    )
     username: str = Field(min_length=2, max_length=100, pattern=r"^[A-Za-z0-9_.@\-]+$")
     password: str = Field(min_length=8, max_length=200)
     role: Role
@@ -18,6 +30,7 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}]})
     password: str | None = Field(default=None, min_length=8, max_length=200)
     role: Role | None = None
     active: bool | None = None
