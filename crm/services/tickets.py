@@ -330,13 +330,13 @@ def to_public(session: Session, tickets: Sequence[Ticket]) -> list[TicketPublic]
             .where(col(TicketSkill.ticket_id).in_(ids))
             .order_by(Skill.code)
         ):
-            skills[tid].append(RequiredSkill(code=code, min_level=level))
-        for w in session.exec(
-            select(TicketWindow)
+            skills[tid].append(RequiredSkill.model_construct(code=code, min_level=level))
+        for tid, start, end in session.exec(
+            select(TicketWindow.ticket_id, TicketWindow.start_at, TicketWindow.end_at)
             .where(col(TicketWindow.ticket_id).in_(ids))
             .order_by(TicketWindow.start_at)
         ):
-            windows[w.ticket_id].append(Window(start=w.start_at, end=w.end_at))
+            windows[tid].append(Window.model_construct(start=start, end=end))
         site_ids = sorted({t.site_id for t in tickets})
         territory = dict(
             session.exec(select(Site.id, Site.territory_id).where(col(Site.id).in_(site_ids))).all()
