@@ -16,7 +16,7 @@ import numpy as np
 from routing.domain import Priority, Problem, Technician
 from routing.matrix import Matrices, TravelMatrix
 
-__all__ = ["COST_SCALE", "Compiled", "compile_problem", "resolve_matrices"]
+__all__ = ["COST_SCALE", "Compiled", "compile_problem", "resolve_matrices", "restrict"]
 
 COST_SCALE = 36_000
 PER_SECOND = COST_SCALE / 3600  # internal units per (money per hour) per second
@@ -241,3 +241,56 @@ def job_nodes(compiled: Compiled, job_ids: Sequence[str]) -> list[int]:
     """Node indices of job ids (``KeyError`` for an unknown id)."""
     index = {j.id: i for i, j in enumerate(compiled.problem.jobs)}
     return [index[j] for j in job_ids]
+
+
+def restrict(c: Compiled, jobs: Sequence[int], vehicles: Sequence[int]) -> Compiled:
+    """The compiled problem over a subset of jobs and technicians (a decomposition piece).
+
+    Every cost and penalty keeps its value, in particular the urgent penalty computed for the
+    whole problem, so objectives of pieces add up to the objective of the whole.
+    """
+    jobs = list(jobs)
+    vehicles = list(vehicles)
+    nodes = np.asarray(
+        [*jobs, *(c.start(v) for v in vehicles), *(c.end(v) for v in vehicles)], dtype=np.intp
+    )
+    grid = np.ix_(nodes, nodes)
+    cells = np.ix_(jobs, vehicles)
+    techs = c.problem.technicians
+    sub_problem = Problem(
+        tuple(techs[v] for v in vehicles),
+        tuple(c.problem.jobs[j] for j in jobs),
+        c.problem.weights,
+    )
+    return Compiled(
+        problem=sub_problem,
+        n_jobs=len(jobs),
+        n_vehicles=len(vehicles),
+        metres=c.metres[grid],
+        seconds=c.seconds[grid],
+        service=c.service[nodes],
+        load=c.load[nodes],
+        skill_ok=c.skill_ok[cells],
+        territory_ok=c.territory_ok[cells],
+        pin_ok=c.pin_ok[cells],
+        capacity_ok=c.capacity_ok[cells],
+        eligible=c.eligible[cells],
+        windows=tuple(c.windows[j] for j in jobs),
+        shift=tuple(c.shift[v] for v in vehicles),
+        breaks=tuple(c.breaks[v] for v in vehicles),
+        max_work=tuple(c.max_work[v] for v in vehicles),
+        max_jobs=tuple(c.max_jobs[v] for v in vehicles),
+        capacity=tuple(c.capacity[v] for v in vehicles),
+        arc_class=tuple(c.arc_class[v] for v in vehicles),
+        arc_costs=tuple(m[grid] for m in c.arc_costs),
+        span_coef=tuple(c.span_coef[v] for v in vehicles),
+        late_due=tuple(c.late_due[j] for j in jobs),
+        late_coef=tuple(c.late_coef[j] for j in jobs),
+        sla_due=tuple(c.sla_due[j] for j in jobs),
+        sla_coef=c.sla_coef,
+        affinity=c.affinity[cells],
+        balance_coef=c.balance_coef,
+        penalty=tuple(c.penalty[j] for j in jobs),
+        horizon=c.horizon,
+        tech_signature=tuple(c.tech_signature[v] for v in vehicles),
+    )

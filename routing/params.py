@@ -74,6 +74,10 @@ class SolveParams:
         in-process search. Leave ``None`` when the params cross a process boundary.
     log_search
         Let OR-Tools log its search to stderr.
+    decompose
+        Solve as a sequence of sub-problems (clusters, then neighbourhoods of routes): the
+        only way OR-Tools makes progress on 1,000 jobs. ``None`` decides by size (more than
+        300 schedulable jobs, and no workload-balance weight, which is global).
     strategy
         Named tuning preset of the search (``"default"``, or ``"vrptw"`` for benchmark-style
         problems where all that matters is distance).
@@ -89,6 +93,7 @@ class SolveParams:
     progress: Callable[[Progress], None] | None = field(default=None, compare=False)
     log_search: bool = False
     strategy: str = "default"
+    decompose: bool | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matrices
+from routing.decompose import LARGE, solve_decomposed
 from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
 from routing.ortools_model import RawResult, SearchConfig, run_search
@@ -128,7 +129,21 @@ def solve(
         warm = _initial_nodes(c, params, set(pre.active))
         if warm is not None:
             configs[0] = _replace_initial(configs[0], warm)
-        results = _run_portfolio(c, pre.active, configs, deadline, report)
+        large = len(pre.active) > LARGE and not c.balance_coef
+        if params.decompose or (params.decompose is None and large):
+            results = [
+                solve_decomposed(
+                    c,
+                    pre.active,
+                    configs[0],
+                    deadline,
+                    params.workers,
+                    report,
+                    initial=warm,
+                )
+            ]
+        else:
+            results = _run_portfolio(c, pre.active, configs, deadline, report)
 
     found = [r for r in results if r.objective is not None]
     best = min(found, key=lambda r: r.objective or 0) if found else None

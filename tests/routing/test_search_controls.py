@@ -118,3 +118,28 @@ def test_default_matrix_is_haversine() -> None:
     j = Job(id="j", location=Location(lat=31.25, lon=121.50), duration=600)
     s = solve(Problem((t,), (j,)), params=SolveParams(time_limit=30, solution_limit=5))
     assert s.routes[0].distance_m > 2 * 3000  # a few km each way, times the circuity
+
+
+def test_decomposed_solve_is_feasible_and_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forcing decomposition on 60 jobs in pieces of 20 (three clusters, then route
+    neighbourhoods) still gives routes the independent checker accepts, all jobs served."""
+    monkeypatch.setattr("routing.decompose.PIECE", 20)
+    w = LineWorld()
+    techs = tuple(
+        Technician(id=f"t{k}", start=w.at(k * 25), shift=TimeWindow(8 * HOUR, 18 * HOUR))
+        for k in range(5)
+    )
+    jobs = tuple(
+        Job(
+            id=f"j{k}",
+            location=w.at((k * 37) % 100),
+            duration=15 * MIN,
+            windows=(TimeWindow(9 * HOUR, 12 * HOUR),) if k % 4 == 0 else (),
+        )
+        for k in range(60)
+    )
+    p = Problem(techs, jobs)
+    s = solve(p, w.matrix(), SolveParams(time_limit=60, solution_limit=20, decompose=True))
+    assert check_solution(p, w.matrices_for(p), s) == []
+    assert s.details["best"].startswith("decomposed")  # type: ignore[union-attr]
+    assert s.assigned == 60

@@ -1,0 +1,362 @@
+"""Large problems: cluster first, then improve neighbourhoods of routes, in parallel processes.
+
+OR-Tools' local search pays a fixed price per accepted move that grows with the model: on a
+1,000-job model it is of the order of 0.1 s, so the first local optimum is not reached in
+minutes. Small models are fast. So a large problem is solved as a sequence of small ones:
+
+1. *Construction.* Jobs are clustered (farthest-first seeds on the travel matrix, then each
+   job to its nearest seed, sizes capped); technicians are shared out between clusters (by
+   home, or in proportion to the work when they share a depot); every cluster is built by
+   OR-Tools' insertion heuristic in a worker process.
+2. *Improvement.* Repeatedly, a seed (a route, or an unassigned job) and the routes nearest
+   to it, with the unassigned jobs around them and a spare technician or two, form a
+   sub-problem of about :data:`PIECE` jobs that OR-Tools improves starting from the current
+   routes. Disjoint sub-problems run in parallel; a result replaces the current routes only
+   if it costs less (costs are separable per route, penalties per job, so a piece's
+   objective is exactly its share of the whole).
+
+The workload-balance term is global, so problems using it are not decomposed.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+
+from routing.compiled import Compiled, restrict
+from routing.ortools_model import RawResult, SearchConfig, run_search
+from routing.schedule import route_cost, timing
+from routing.solution import Status
+
+__all__ = ["LARGE", "PIECE", "solve_decomposed"]
+
+LARGE = 300
+"""Jobs above which ``solve`` decomposes (unless told otherwise)."""
+PIECE = 140
+"""Target number of jobs per sub-problem."""
+
+
+def _cost(c: Compiled, v: int, nodes: Sequence[int]) -> int:
+    if not nodes:
+        return 0
+    t = timing(c, v, nodes)
+    if t is None:  # cannot happen for solver output; make such a route unattractive
+        return 2**60
+    return route_cost(c, v, nodes, t)
+
+
+def _cluster(c: Compiled, jobs: Sequence[int], k: int, rng: random.Random) -> list[list[int]]:
+    """Farthest-first seeds, then nearest seed with a size cap (symmetrised travel time)."""
+    jobs = list(jobs)
+    if k <= 1:
+        return [jobs]
+    idx = np.asarray(jobs, dtype=np.intp)
+    d = c.seconds[np.ix_(idx, idx)].astype(np.float64)
+    d = d + d.T
+    seeds = [rng.randrange(len(jobs))]
+    best = d[seeds[0]].copy()
+    for _ in range(1, k):
+        nxt = int(np.argmax(best))
+        seeds.append(nxt)
+        best = np.minimum(best, d[nxt])
+    cap = math.ceil(1.15 * len(jobs) / k)
+    to_seed = d[:, seeds]  # job x seed
+    order = np.argsort(to_seed.min(axis=1))[::-1]  # far-from-everything jobs choose first
+    clusters: list[list[int]] = [[] for _ in range(k)]
+    for j in order:
+        for s in np.argsort(to_seed[j]):
+            if len(clusters[s]) < cap:
+                clusters[s].append(jobs[j])
+                break
+    return [cl for cl in clusters if cl]
+
+
+def _share_vehicles(
+    c: Compiled, clusters: list[list[int]], vehicles: Sequence[int]
+) -> list[list[int]]:
+    """Technicians per cluster: nearest cluster to their start place, or by workload."""
+    n_k = len(clusters)
+    starts = {c.start(v) for v in vehicles}
+    same_place = len({int(c.seconds[a, b]) for a in starts for b in starts}) == 1
+    out: list[list[int]] = [[] for _ in range(n_k)]
+    if same_place:
+        # Shared depot: share out in proportion to the work (service, load), rounded up.
+        work = []
+        for cl in clusters:
+            service = float(c.service[cl].sum())
+            load = float(c.load[cl].sum())
+            cap = max((x for x in c.capacity if x), default=0)
+            shift = max(1, max(e - s for s, e in c.shift))
+            work.append(max(service / shift, load / cap if cap else 0.0, len(cl) / 25.0))
+        total = sum(work) or 1.0
+        pool = list(vehicles)
+        quota = [max(2, math.ceil(len(pool) * w / total)) for w in work]
+        k = 0
+        for v in pool:
+            while len(out[k % n_k]) >= quota[k % n_k] and any(
+                len(out[i]) < quota[i] for i in range(n_k)
+            ):
+                k += 1
+            out[k % n_k].append(v)
+            k += 1
+        return out
+    medoids = []
+    for cl in clusters:
+        idx = np.asarray(cl, dtype=np.intp)
+        sub = c.seconds[np.ix_(idx, idx)]
+        medoids.append(cl[int(np.argmin(sub.sum(axis=1)))])
+    for v in vehicles:
+        dist = [int(c.seconds[c.start(v), m]) for m in medoids]
+        out[int(np.argmin(dist))].append(v)
+    return out
+
+
+def _piece(
+    c: Compiled,
+    jobs: Sequence[int],
+    vehicles: Sequence[int],
+    routes: dict[int, list[int]],
+    config: SearchConfig,
+    seconds: float,
+    deadline: float,
+) -> tuple[list[int], list[int], RawResult]:
+    """Solve one sub-problem (in a worker process); routes come back in full numbering."""
+    deadline = min(deadline, time.monotonic() + seconds)
+    sub = restrict(c, jobs, vehicles)
+    local = {j: k for k, j in enumerate(jobs)}
+    warm = None
+    if any(routes.get(v) for v in vehicles):
+        warm = tuple(tuple(local[n] for n in routes.get(v, ()) if n in local) for v in vehicles)
+    cfg = replace(config, initial_routes=warm)
+    active = [k for k in range(len(jobs)) if sub.eligible[k].any()]
+    result = run_search(sub, active, cfg, None, deadline)
+    result.routes = [[jobs[n] for n in r] for r in result.routes]
+    return list(jobs), list(vehicles), result
+
+
+class _Runner:
+    """Runs pieces in worker processes (or in-process for one worker)."""
+
+    def __init__(self, c: Compiled, workers: int) -> None:
+        self.c = c
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(c,)
+            )
+
+    def run(self, tasks: list[tuple]) -> list[tuple[list[int], list[int], RawResult]]:
+        if self.pool is None:
+            return [_piece(self.c, *t) for t in tasks]
+        futures: list[Future] = [self.pool.submit(_piece_in_worker, *t) for t in tasks]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+_WORKER_PROBLEM: Compiled | None = None
+
+
+def _init_worker(c: Compiled) -> None:
+    global _WORKER_PROBLEM
+    _WORKER_PROBLEM = c
+
+
+def _piece_in_worker(*args):  # type: ignore[no-untyped-def]
+    assert _WORKER_PROBLEM is not None
+    return _piece(_WORKER_PROBLEM, *args)
+
+
+def _middle(c: Compiled, v: int, route: Sequence[int]) -> int:
+    return route[len(route) // 2] if route else c.start(v)
+
+
+def solve_decomposed(
+    c: Compiled,
+    active: Sequence[int],
+    config: SearchConfig,
+    deadline: float,
+    workers: int = 1,
+    progress: Callable[[float, int, int], None] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
+) -> RawResult:
+    """Construct by clusters, then improve neighbourhoods of routes until the deadline.
+
+    Parameters
+    ----------
+    c
+        The compiled problem.
+    active
+        Job nodes that passed the pre-checks.
+    config
+        Search settings used for every piece (time limits are set here).
+    deadline
+        ``time.monotonic()`` at which to stop.
+    workers
+        Processes solving pieces in parallel.
+    progress
+        Called as ``progress(elapsed, objective, count)`` when the whole improves.
+    initial
+        Warm start (job nodes per technician) replacing the construction.
+    """
+    t0 = time.monotonic()
+    rng = random.Random(config.seed)
+    active = list(active)
+    vehicles = list(range(c.n_vehicles))
+    routes: dict[int, list[int]] = {v: [] for v in vehicles}
+    history: list[tuple[float, int]] = []
+    count = 0
+
+    def total() -> int:
+        assigned = {n for r in routes.values() for n in r}
+        dropped = sum(c.penalty[n] for n in active if n not in assigned)
+        return sum(route_costs.values()) + dropped
+
+    route_costs: dict[int, int] = {v: 0 for v in vehicles}
+    runner = _Runner(c, workers)
+    try:
+        # 1. Construction, cluster by cluster.
+        k = max(1, math.ceil(len(active) / PIECE))
+        clusters = _cluster(c, active, k, rng)
+        shares = _share_vehicles(c, clusters, vehicles)
+        pinned = {t.id: v for v, t in enumerate(c.problem.technicians)}
+        owner = {v: i for i, share in enumerate(shares) for v in share}
+        for i, cl in enumerate(clusters):
+            for n in list(cl):
+                pin = c.problem.jobs[n].pinned_to
+                if pin in pinned and owner.get(pinned[pin], i) != i:
+                    cl.remove(n)
+                    clusters[owner[pinned[pin]]].append(n)
+        remaining = max(0.5, deadline - time.monotonic())
+        build_slice = min(remaining * 0.1, 3.0)
+        first = config.first_solution
+        build = replace(
+            config,
+            metaheuristic="greedy_descent",
+            first_solution="local_cheapest_insertion" if first == "automatic" else first,
+        )
+        tasks = [
+            (cl, share, routes, build, build_slice, deadline)
+            for cl, share in zip(clusters, shares, strict=True)
+            if cl and share
+        ]
+        if initial is not None:
+            tasks = []
+            for v, r in enumerate(initial):
+                routes[v] = list(r)
+                route_costs[v] = _cost(c, v, r)
+        for _, vs, res in runner.run(tasks):
+            for v, r in zip(vs, res.routes, strict=True):
+                routes[v] = r
+                route_costs[v] = _cost(c, v, r)
+        best = total()
+        count += 1
+        history.append((time.monotonic() - t0, best))
+        if progress is not None:
+            progress(time.monotonic() - t0, best, count)
+
+        # 2. Improvement of neighbourhoods of routes.
+        improve = config
+        slice_s = max(1.5, min(8.0, (deadline - time.monotonic()) / 12))
+        # With a solution limit (tests), a fixed number of rounds keeps the result repeatable.
+        rounds = 3 if config.solution_limit is not None else None
+        while deadline - time.monotonic() > 1.0 and (rounds is None or rounds > 0):
+            if rounds is not None:
+                rounds -= 1
+            unassigned = [n for n in active if n not in {m for r in routes.values() for m in r}]
+            taken: set[int] = set()
+            tasks = []
+            for _ in range(workers):
+                nb = _neighbourhood(c, routes, unassigned, taken, rng)
+                if nb is None:
+                    break
+                jobs, vs = nb
+                taken.update(vs)
+                taken_jobs = set(jobs)
+                unassigned = [n for n in unassigned if n not in taken_jobs]
+                tasks.append((jobs, vs, routes, improve, slice_s, deadline - 0.2))
+            if not tasks:
+                break
+            for jobs, vs, res in runner.run(tasks):
+                if res.objective is None:
+                    continue
+                before = sum(route_costs[v] for v in vs)
+                before += sum(c.penalty[n] for n in jobs if not any(n in routes[v] for v in vs))
+                new_costs = {v: _cost(c, v, r) for v, r in zip(vs, res.routes, strict=True)}
+                served = {n for r in res.routes for n in r}
+                after = sum(new_costs.values()) + sum(c.penalty[n] for n in jobs if n not in served)
+                if after < before:
+                    for v, r in zip(vs, res.routes, strict=True):
+                        routes[v] = r
+                        route_costs[v] = new_costs[v]
+                    now = total()
+                    if now < best:
+                        best = now
+                        count += 1
+                        history.append((time.monotonic() - t0, best))
+                        if progress is not None:
+                            progress(time.monotonic() - t0, best, count)
+    finally:
+        runner.close()
+    return RawResult(
+        routes=[routes[v] for v in vehicles],
+        objective=total(),
+        status=Status.FEASIBLE,
+        solutions=count,
+        elapsed=time.monotonic() - t0,
+        history=history,
+        name=f"decomposed({config.first_solution}+{config.metaheuristic})",
+    )
+
+
+def _neighbourhood(
+    c: Compiled,
+    routes: dict[int, list[int]],
+    unassigned: list[int],
+    taken: set[int],
+    rng: random.Random,
+) -> tuple[list[int], list[int]] | None:
+    """A seed and the routes nearest to it, up to :data:`PIECE` jobs, avoiding ``taken``."""
+    free = [v for v in routes if v not in taken]
+    used = [v for v in free if routes[v]]
+    if not free:
+        return None
+    if unassigned and (not used or rng.random() < 0.3):
+        seed = rng.choice(unassigned)
+    elif used:
+        seed = _middle(c, v := rng.choice(used), routes[v])
+    else:
+        return None
+    ranked = sorted(free, key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]))
+    chosen: list[int] = []
+    jobs: list[int] = []
+    spare = 0
+    for v in ranked:
+        if routes[v]:
+            chosen.append(v)
+            jobs.extend(routes[v])
+        elif spare < 2:
+            chosen.append(v)
+            spare += 1
+        if len(jobs) >= PIECE and len(chosen) >= 2:
+            break
+    if not chosen:
+        return None
+    radius = max(int(c.seconds[seed, _middle(c, v, routes[v])]) for v in chosen)
+    extra = [
+        n for n in unassigned if int(c.seconds[seed, n]) <= radius and c.eligible[n, chosen].any()
+    ]
+    rng.shuffle(extra)
+    jobs.extend(extra[: max(10, PIECE // 3)])
+    return jobs, chosen
