@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from crm.models import (
     Customer,
@@ -52,7 +52,14 @@ from maps.data import (
 )
 from maps.popups import default_colour
 
-__all__ = ["choose_plan", "day_bounds", "day_plans", "load_leaderboard", "load_map_data"]
+__all__ = [
+    "choose_plan",
+    "day_bounds",
+    "day_plans",
+    "load_leaderboard",
+    "load_map_data",
+    "load_map_frame",
+]
 
 _FINAL = (TicketStatus.completed, TicketStatus.cancelled)
 
@@ -422,6 +429,37 @@ def load_map_data(
         leaderboard=tuple(load_leaderboard(session, day=day, tz=tz)) if engineer_id is None else (),
         plan_id=plan_ids[0] if plan_ids else None,
         plan_label=_plan_label(plans, len(routes)),
+    )
+
+
+def load_map_frame(session: Session, *, day: date, tz: str) -> MapData:
+    """What the map page itself needs: fences and the plan's name (its data comes later).
+
+    The page asks for ``/map/data`` as it loads, so the heavy queries run once
+    per page view, not twice.
+    """
+    plans = day_plans(session, day)
+    plan_ids = [p.id for p in plans if p.id is not None]
+    routes = 0
+    if plan_ids:
+        routes = session.exec(
+            select(func.count(sa.distinct(Route.engineer_id))).where(
+                col(Route.plan_id).in_(plan_ids)
+            )
+        ).one()
+    territories = session.exec(select(Territory).order_by(Territory.name)).all()
+    return MapData(
+        day=day,
+        tz=tz,
+        territories=tuple(
+            TerritoryView(
+                id=t.id or 0, name=t.name, colour=t.colour, geometry=t.geometry, priority=t.priority
+            )
+            for t in territories
+            if t.geometry
+        ),
+        plan_id=plan_ids[0] if plan_ids else None,
+        plan_label=_plan_label(plans, routes),
     )
 
 

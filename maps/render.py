@@ -42,8 +42,6 @@ __all__ = [
 
 #: Plain-text attribution (a link would put an external URL in the page).
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
-#: Above this many tickets the ticket layer is drawn on a canvas unless told otherwise.
-CANVAS_THRESHOLD = 20_000
 SHANGHAI = LatLon(lat=31.2304, lon=121.4737)
 
 
@@ -258,22 +256,34 @@ def render_dispatcher_map(
     ticket_layer: str = "auto",
     user: str = "",
     as_of: datetime | None = None,
+    embed: bool = False,
 ) -> str:
     """The dispatcher's page for one day, as a complete HTML document.
+
+    The page is the frame (fences, layers, layer control, panel); its data —
+    engineers, tickets, routes, the panel's figures — comes from
+    ``GET {links.data}?date=``, requested by a script at the top of the page
+    so the server prepares it while the browser loads Leaflet. Inlining 5,000
+    tickets instead made a 4 MB page whose HTML parsing alone took longer
+    than fetching and parsing the same JSON. ``embed=True`` inlines the data
+    (a self-contained file, and tests without a server).
 
     Parameters
     ----------
     data
-        What to draw.
+        What to draw; without ``embed`` only the day, zone, territories and
+        plan label are used here.
     links
-        Where the page's actions and assets live (same origin).
+        Where the page's actions, data and assets live (same origin).
     tile_url
         A Leaflet tile URL template; empty for a plain background (no tiles).
     tile_attribution
         Plain text credited on the map; defaults to OpenStreetMap's for OSM URLs.
     ticket_layer
         ``"cluster"`` (Leaflet.markercluster), ``"canvas"`` (every ticket a
-        canvas circle) or ``"auto"`` (cluster up to ``CANVAS_THRESHOLD`` tickets).
+        canvas circle) or ``"auto"``: the page script clusters up to 2,000
+        tickets and draws more on a canvas, which bench/map_load.py measured
+        to be usable sooner with 5,000.
     user
         Shown next to the logout button.
     as_of
@@ -281,6 +291,8 @@ def render_dispatcher_map(
         assign and re-optimise); ``None`` means now. For another day than
         today the API passes that day's start, so "find engineer" looks at
         that day's routes.
+    embed
+        Put the data in the page instead of fetching it.
     """
     links = links or MapLinks()
     m, fig, fences = _base_map(
@@ -291,51 +303,45 @@ def render_dispatcher_map(
         static=links.static,
     )
     mode = ticket_layer
-    if mode == "auto":
-        mode = "cluster" if len(data.tickets) <= CANVAS_THRESHOLD else "canvas"
-    if mode not in ("cluster", "canvas"):
+    if mode not in ("cluster", "canvas", "auto"):
         raise ValueError(f"ticket_layer must be cluster, canvas or auto, not {ticket_layer!r}")
-    outside = sum(1 for t in data.tickets if t.outside_fences)
-    layers: dict[str, Any] = {}
-    engineers = folium.FeatureGroup(name=f"Engineers ({len(data.engineers)})", show=True)
-    engineers.add_to(m)
-    if mode == "cluster":
+    # Layer names get their counts from the page script once the data is in.
+    engineers = folium.FeatureGroup(name="Engineers", show=True).add_to(m)
+    if mode != "canvas":  # "auto" may keep the cluster (the script decides by count)
         tickets: Any = marker_cluster(
             links.static,
-            name=f"Tickets ({len(data.tickets)})",
+            name="Tickets",
             show=True,
-            chunkedLoading=True,
             maxClusterRadius=45,
             disableClusteringAtZoom=16,
             showCoverageOnHover=False,
         )
     else:
-        tickets = folium.FeatureGroup(name=f"Tickets ({len(data.tickets)})", show=True)
+        tickets = folium.FeatureGroup(name="Tickets", show=True)
     tickets.add_to(m)
-    unassigned = folium.FeatureGroup(name=f"Unassigned ({len(data.unassigned)})", show=True)
-    unassigned.add_to(m)
-    outside_group = folium.FeatureGroup(name=f"Outside every fence ({outside})", show=True)
-    outside_group.add_to(m)
-    layers.update(
-        engineers=engineers.get_name(),
-        tickets=tickets.get_name(),
-        unassigned=unassigned.get_name(),
-        outside=outside_group.get_name(),
-    )
+    unassigned = folium.FeatureGroup(name="Unassigned", show=True).add_to(m)
+    outside_group = folium.FeatureGroup(name="Outside every fence", show=True).add_to(m)
+    layers = {
+        "engineers": engineers.get_name(),
+        "tickets": tickets.get_name(),
+        "unassigned": unassigned.get_name(),
+        "outside": outside_group.get_name(),
+    }
     # One overlay per engineer's route: the page script creates them and adds them
     # to this layer control (250 folium layers would cost the server a second).
-    routes: dict[int, str] = {}
     control = folium.LayerControl(collapsed=True, position="topleft")
     control.add_to(m)
-    payload = map_payload(data, links)
+    day = data.day.isoformat()
+    data_url = f"{links.data}?date={day}"
     _Mount(
         control=control.get_name(),
         layers=layers,
-        routes=routes,
+        routes={},
         options={
             "mode": "dispatch",
             "tickets": mode,
-            "day": data.day.isoformat(),
+            "embedded": embed,
+            "day": day,
             "tz": data.tz,
             "at": as_of.isoformat() if as_of else None,
             "links": {
@@ -349,12 +355,23 @@ def render_dispatcher_map(
         },
     ).add_to(m)
 
+    if not embed:
+        # First thing in <head>: the data request leaves before any script loads.
+        fig.header.add_child(
+            _Raw(
+                "<script>window.fieldrouteData = fetch("
+                + _js_string(data_url)
+                + ', {credentials: "same-origin", headers: {"Accept": "application/json"}});'
+                "</script>"
+            ),
+            name="fieldroute_prefetch",
+            index=0,
+        )
     _head(fig, links.static, _DISPATCH_LAYOUT)
     options = "".join(
         f'<option value="{t.id}">{escape(t.name)}</option>'
         for t in sorted(data.territories, key=lambda t: t.name)
     )
-    # The panel's fragments travel once, in the JSON; the script puts them in place.
     who = f"<small>{escape(user)}</small> " if user else ""
     panel = f"""
 <aside id="fr-panel" class="fr-panel" aria-label="Dispatch panel">
@@ -362,14 +379,14 @@ def render_dispatcher_map(
     <h1>fieldroute <small>dispatch</small></h1>
     <form class="fr-date" method="get" action="{escape(links.page)}">
       <label for="fr-date">Day</label>
-      <input id="fr-date" type="date" name="date" value="{data.day.isoformat()}" required>
+      <input id="fr-date" type="date" name="date" value="{day}" required>
       <button class="btn btn-sm btn-secondary" type="submit">Show</button>
     </form>
     <form class="fr-logout" method="post" action="{escape(links.logout)}">{who}
       <button class="btn btn-sm btn-link" type="submit">Log out</button></form>
   </header>
-  <div id="fr-status" class="fr-status" role="status" aria-live="polite"></div>
-  <section id="fr-summary"></section>
+  <div id="fr-status" class="fr-status" role="status" aria-live="polite">Loading the day…</div>
+  <section id="fr-summary"><p class="fr-plan">{escape(data.plan_label)}</p></section>
   <section class="fr-reopt">
     <label for="fr-territory">Territory</label>
     <select id="fr-territory" class="form-select form-select-sm">{options}</select>
@@ -378,19 +395,27 @@ def render_dispatcher_map(
   </section>
   <section id="fr-candidates" class="fr-candidates" hidden></section>
   <details open><summary>Unassigned
-    (<span id="fr-unassigned-count">{len(data.unassigned)}</span>)</summary>
+    (<span id="fr-unassigned-count">…</span>)</summary>
     <div id="fr-unassigned"></div></details>
   <details open><summary>Engineers: km, hours, utilisation, SLA</summary>
     <div id="fr-kpis"></div></details>
   <details><summary>Leaderboard, last 7 days</summary>
     <div id="fr-leaderboard"></div></details>
   <details><summary>Legend</summary>{legend_html()}</details>
-  <p class="fr-fences-note">{len(fences)} territories · {outside} tickets outside every fence</p>
+  <p class="fr-fences-note">{len(fences)} territories ·
+    <span id="fr-outside-count">…</span> tickets outside every fence</p>
 </aside>
 """
     fig.html.add_child(_Raw(panel), name="fieldroute_panel")
-    fig.html.add_child(_Raw(json_script("fr-data", payload)), name="fieldroute_data")
+    if embed:
+        payload = map_payload(data, links)
+        fig.html.add_child(_Raw(json_script("fr-data", payload)), name="fieldroute_data")
     return fig.render()
+
+
+def _js_string(text: str) -> str:
+    """A JavaScript string literal safe inside a <script> element."""
+    return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def render_engineer_map(
@@ -439,6 +464,7 @@ def render_engineer_map(
         options={
             "mode": "engineer",
             "tickets": "canvas",
+            "embedded": True,
             "day": data.day.isoformat(),
             "tz": data.tz,
             "links": {},

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import SESSION_COOKIE, SessionDep, SettingsDep, Staff, get_current_user, oauth2
-from api.mapdata import day_bounds, load_map_data
+from api.mapdata import day_bounds, load_map_data, load_map_frame
 from api.security import issue_token
 from crm.errors import NotFound, TooManyAttempts
 from crm.models import Engineer, Role, User
@@ -193,7 +193,8 @@ def dispatcher_map(
         raise NotFound("page", request.url.path)
     today = _today(settings)
     shown = day or today
-    data = load_map_data(session, day=shown, tz=settings.timezone)
+    # The frame only: the page fetches /map/data itself as it loads.
+    data = load_map_frame(session, day=shown, tz=settings.timezone)
     # Another day than today: the page's actions act as of that day's start.
     as_of = None if shown == today else day_bounds(shown, settings.timezone)[0]
     html = render_dispatcher_map(

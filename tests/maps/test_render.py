@@ -97,10 +97,10 @@ def test_layers_and_layer_control(day_data: MapData) -> None:
     for name in (
         "Territories (1)",
         "Territory names",
-        "Engineers (2)",
-        "Tickets (5)",
-        "Unassigned (2)",
-        "Outside every fence (1)",
+        "Engineers",
+        "Tickets",
+        "Unassigned",
+        "Outside every fence",
     ):
         assert json.dumps(name)[1:-1] in html  # as folium writes it into the script
     assert "L.control.layers(" in html
@@ -109,6 +109,16 @@ def test_layers_and_layer_control(day_data: MapData) -> None:
     assert '"fr-fence"' in html  # fences carry a class the browser tests find
     # Route overlays are added to that control by the page script, one per engineer.
     assert "routes: {" in html and "control: layer_control_" in html
+
+
+def test_page_fetches_its_data_first(day_data: MapData) -> None:
+    """The data request leaves from the top of <head>, before any script loads."""
+    html = render_dispatcher_map(day_data)
+    head = html.split("</head>", 1)[0]
+    fetch = head.index('window.fieldrouteData = fetch("/map/data?date=2026-12-02"')
+    assert fetch < head.index("<script src=")
+    assert 'id="fr-data"' not in html  # nothing inlined
+    assert '"embedded": false' in html
 
 
 def test_canvas_ticket_layer_needs_no_cluster(day_data: MapData) -> None:
@@ -187,7 +197,7 @@ def test_unassigned_list_with_reasons(day_data: MapData) -> None:
 
 def test_user_text_is_escaped(day_data: MapData) -> None:
     """A title holding </script> cannot close the data block or inject markup."""
-    html = render_dispatcher_map(day_data)
+    html = render_dispatcher_map(day_data, embed=True)
     assert "</script><script>alert(1)" not in html
     assert "Tower & Sons <b>" not in html
     payload = embedded_payload(html)

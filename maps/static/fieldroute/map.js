@@ -156,8 +156,32 @@
 
   function clearGroup(group) { if (group) { group.clearLayers(); } }
 
+  // "auto": Leaflet.markercluster up to CANVAS_ABOVE tickets, canvas circles
+  // beyond (bench/map_load.py: with 5,000 tickets the canvas is usable sooner).
+  var CANVAS_ABOVE = 2000;
+
+  function ticketMode(count) {
+    if (S.ticketMode) { return S.ticketMode; }
+    var mode = S.options.tickets;
+    if (mode === "auto") { mode = count > CANVAS_ABOVE ? "canvas" : "cluster"; }
+    var layer = S.layers.tickets;
+    if (mode === "canvas" && layer && layer.addLayers) {
+      // The cluster group folium made gives way to a plain group, same place in the control.
+      var plain = L.featureGroup();
+      if (S.control) {
+        var entry = S.control._getLayer(L.stamp(layer));
+        if (entry) { layer.off("add remove", S.control._onLayerChange, S.control); entry.layer = plain; }
+        plain.on("add remove", S.control._onLayerChange, S.control);
+      }
+      if (S.map.hasLayer(layer)) { S.map.removeLayer(layer); plain.addTo(S.map); }
+      S.layers.tickets = plain;
+    }
+    S.ticketMode = mode;
+    return mode;
+  }
+
   function drawTickets(fc) {
-    var canvas = S.options.tickets === "canvas";
+    var canvas = ticketMode(fc.features.length) === "canvas";
     var markers = [];
     S.tickets = {};
     S.ticketData = {};
@@ -291,6 +315,7 @@
     drawRoutes(data.routes, data.stops);
     performance.mark("fr-routes");
     drawPanel(data);
+    relabel(data);
     performance.mark("fr-panel");
   }
 
@@ -502,9 +527,48 @@
     else if (action === "focus") { focusTicket(ticket); }
   }
 
+  // The layer names folium wrote carry no counts (the page is rendered before
+  // the data is read); they get them here, and again after every redraw.
+  var LAYER_NAMES = {
+    engineers: "Engineers", tickets: "Tickets", unassigned: "Unassigned",
+    outside: "Outside every fence"
+  };
+
+  function relabel(data) {
+    var counts = {
+      engineers: data.engineers.features.length,
+      tickets: data.tickets.features.length,
+      unassigned: (data.unassigned || []).length,
+      outside: data.tickets.features.filter(function (f) { return f.properties.outside; }).length
+    };
+    var outside = byId("fr-outside-count");
+    if (outside) { outside.textContent = String(counts.outside); }
+    if (!S.control || !S.control._getLayer) { return; }
+    Object.keys(LAYER_NAMES).forEach(function (key) {
+      var layer = S.layers[key];
+      var entry = layer && S.control._getLayer(L.stamp(layer));
+      if (entry) { entry.name = LAYER_NAMES[key] + " (" + counts[key] + ")"; }
+    });
+    if (S.control._map) { S.control._update(); }
+  }
+
+  // The page's data: inline (day sheet, self-contained files) or the request the
+  // page's first script sent (window.fieldrouteData), else a request now.
+  function initialData() {
+    var inline = byId("fr-data");
+    if (S.options.embedded && inline) { return Promise.resolve(JSON.parse(inline.textContent)); }
+    var early = window.fieldrouteData;
+    window.fieldrouteData = null;
+    if (!early) { return call("GET", S.options.links.data + "?date=" + encodeURIComponent(S.options.day)); }
+    return early.then(function (r) {
+      if (r.status === 401) { return call("GET", S.options.links.data + "?date=" + encodeURIComponent(S.options.day)); }
+      if (!r.ok) { throw new Error("the map data could not be loaded (HTTP " + r.status + ")"); }
+      return r.json();
+    });
+  }
+
   function mount(opts) {
     performance.mark("fr-mount");
-    var dataEl = byId("fr-data");
     S = {
       map: opts.map,
       control: opts.control,
@@ -518,10 +582,14 @@
       ticketData: {},
       engineers: {}
     };
-    draw(JSON.parse(dataEl.textContent));
     document.addEventListener("click", onClick);
-    window.fieldrouteReady = performance.now();
-    document.dispatchEvent(new CustomEvent("fieldroute:ready"));
+    return initialData().then(function (data) {
+      performance.mark("fr-data");
+      draw(data);
+      status("");
+      window.fieldrouteReady = performance.now();
+      document.dispatchEvent(new CustomEvent("fieldroute:ready"));
+    }).catch(function (e) { status(e.message, "error"); });
   }
 
   window.fieldroute = {
