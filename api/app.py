@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api import problems
+from api.deps import WRITERS_IN_FLIGHT, write_turn
 from api.routers import ALL_ROUTERS
 from crm.db import check_schema, make_engine
 from crm.geocoding import make_geocoder
@@ -38,6 +41,9 @@ def create_app(
     if verify_schema:
         check_schema(engine)
     app = FastAPI(
+        # Global dependencies run first: a write waits for its turn before it
+        # takes a session (scope="function": the turn ends with the handler).
+        dependencies=[Depends(write_turn, scope="function")],
         title="fieldroute",
         version="0.1.0",
         description=DESCRIPTION,
@@ -45,6 +51,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_gate = (
+        asyncio.Semaphore(WRITERS_IN_FLIGHT) if engine.dialect.name == "sqlite" else None
+    )
     app.state.fences = FenceCache()
     app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_options)
     problems.install(app)

@@ -8,8 +8,7 @@ same key and the same request gets the first answer back (with
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -88,43 +87,9 @@ KeyHeader = Annotated[
 
 
 # --- unit of work -------------------------------------------------------------------
-# SQLite writers let into the database at once (per process), see _write_turn.
-WRITERS_IN_FLIGHT = 4
-
-
-async def _write_turn(request: Request) -> AsyncIterator[None]:
-    """Let a few mobile writes at a time reach SQLite; queue the rest without a timeout.
-
-    SQLite has one write lock and makes the others wait in its busy handler,
-    which gives up after the busy timeout (30 s) and is not first-come
-    first-served: in a burst of hundreds of syncs some writer would wait
-    past it and fail with "database is locked" (seen in bench/mobile_load.py
-    with 500 syncs at once). Waiting here, on an asyncio semaphore, costs no
-    thread and has no deadline. A few writers rather than one stay in flight,
-    so one's Python work overlaps another's time in SQLite: measured with the
-    bench at 200 engineers, 1 in flight served 10-12 syncs/s, 2-8 in flight
-    21-26, unlimited 16-21 (on a shared, busy 2-core machine).
-    PostgreSQL locks rows, so writers there are not held back.
-    """
-    if request.app.state.engine.dialect.name != "sqlite":
-        yield
-        return
-    state: dict[str, Any] = request.app.state._state
-    gate: asyncio.Semaphore = state.setdefault(
-        "mobile_write_gate", asyncio.Semaphore(WRITERS_IN_FLIGHT)
-    )
-    async with gate:
-        yield
-
-
-# In each write route's ``dependencies``, so it runs before the session and login
-# dependencies; scope="function" lets go as soon as the handler returns.
-WRITE_TURN = [Depends(_write_turn, scope="function")]
-
-
 def _post(path: str, **kwargs: Any) -> Any:
-    """``router.post`` for a mobile write: queued by ``_write_turn`` first."""
-    return router.post(path, dependencies=WRITE_TURN, **kwargs)
+    """``router.post`` for a mobile write (queued by the app-wide ``write_turn``)."""
+    return router.post(path, **kwargs)
 
 
 @contextmanager
