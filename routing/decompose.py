@@ -118,6 +118,41 @@ def _share_vehicles(
     return out
 
 
+def _partition(
+    c: Compiled, active: Sequence[int], vehicles: Sequence[int], rng: random.Random
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Clusters of jobs and the technicians of each, within territories when there are any.
+
+    Territories are how field service decomposes: a job goes to a technician covering its
+    territory, so jobs are grouped by territory first and technicians follow their primary
+    territory (the one with the most work per technician when they have several).
+    """
+    jobs = c.problem.jobs
+    techs = c.problem.technicians
+    groups: dict[str | None, list[int]] = {}
+    for n in active:
+        groups.setdefault(jobs[n].territory, []).append(n)
+    if len(groups) == 1:
+        k = max(1, math.ceil(len(active) / PIECE))
+        clusters = _cluster(c, active, k, rng)
+        return clusters, _share_vehicles(c, clusters, vehicles)
+    members: dict[str | None, list[int]] = {g: [] for g in groups}
+    for v in vehicles:
+        own = [g for g in groups if g is not None and g in techs[v].territories]
+        if not own:
+            own = [g for g in groups if g is None] or list(groups)
+        best = max(own, key=lambda g: len(groups[g]) / (1 + len(members[g])))
+        members[best].append(v)
+    clusters: list[list[int]] = []
+    shares: list[list[int]] = []
+    for g, group_jobs in groups.items():
+        k = max(1, min(math.ceil(len(group_jobs) / PIECE), len(members[g]) or 1))
+        cl = _cluster(c, group_jobs, k, rng)
+        clusters += cl
+        shares += _share_vehicles(c, cl, members[g]) if members[g] else [[] for _ in cl]
+    return clusters, shares
+
+
 def _piece(
     c: Compiled,
     jobs: Sequence[int],
@@ -227,9 +262,7 @@ def solve_decomposed(
     runner = _Runner(c, workers)
     try:
         # 1. Construction, cluster by cluster.
-        k = max(1, math.ceil(len(active) / PIECE))
-        clusters = _cluster(c, active, k, rng)
-        shares = _share_vehicles(c, clusters, vehicles)
+        clusters, shares = _partition(c, active, vehicles, rng)
         pinned = {t.id: v for v, t in enumerate(c.problem.technicians)}
         owner = {v: i for i, share in enumerate(shares) for v in share}
         for i, cl in enumerate(clusters):
@@ -239,7 +272,7 @@ def solve_decomposed(
                     cl.remove(n)
                     clusters[owner[pinned[pin]]].append(n)
         remaining = max(0.5, deadline - time.monotonic())
-        build_slice = min(remaining * 0.1, 3.0)
+        build_slice = min(remaining * 0.05, 1.5)
         first = config.first_solution
         build = replace(
             config,
@@ -332,13 +365,22 @@ def _neighbourhood(
     used = [v for v in free if routes[v]]
     if not free:
         return None
-    if unassigned and (not used or rng.random() < 0.3):
-        seed = rng.choice(unassigned)
+    first: list[int] = []
+    if unassigned and (not used or rng.random() < 0.4):
+        # Most valuable missing jobs first (urgent before low), with a little randomness.
+        top = sorted(unassigned, key=lambda n: -c.penalty[n])[: max(3, len(unassigned) // 10)]
+        seed = rng.choice(top)
+        able = [v for v in free if c.eligible[seed, v]]
+        able.sort(key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]))
+        first = able[:3]
     elif used:
         seed = _middle(c, v := rng.choice(used), routes[v])
     else:
         return None
-    ranked = sorted(free, key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]))
+    ranked = first + sorted(
+        (v for v in free if v not in first),
+        key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]),
+    )
     chosen: list[int] = []
     jobs: list[int] = []
     spare = 0
@@ -346,7 +388,7 @@ def _neighbourhood(
         if routes[v]:
             chosen.append(v)
             jobs.extend(routes[v])
-        elif spare < 2:
+        elif v in first or spare < 2:
             chosen.append(v)
             spare += 1
         if len(jobs) >= PIECE and len(chosen) >= 2:
@@ -358,5 +400,8 @@ def _neighbourhood(
         n for n in unassigned if int(c.seconds[seed, n]) <= radius and c.eligible[n, chosen].any()
     ]
     rng.shuffle(extra)
+    extra.sort(key=lambda n: -c.penalty[n])
+    if seed in unassigned and seed not in extra[: max(10, PIECE // 3)]:
+        extra.insert(0, seed)
     jobs.extend(extra[: max(10, PIECE // 3)])
     return jobs, chosen

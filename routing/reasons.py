@@ -20,7 +20,7 @@ from routing.domain import Job
 from routing.schedule import _forward, route_cost, timing
 from routing.solution import Reason, Unassigned
 
-__all__ = ["PreCheck", "analyse_dropped", "feasible_alone", "precheck"]
+__all__ = ["PreCheck", "analyse_dropped", "feasible_alone", "insert_dropped", "precheck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,33 +219,78 @@ def precheck(c: Compiled) -> PreCheck:
     return PreCheck(tuple(active), out, feasible_alone)
 
 
-def _insertion(c: Compiled, v: int, route: list[int], node: int) -> int | None:
-    """Cheapest feasible extra cost of inserting ``node`` into ``route``, or ``None``."""
+def _insertion(c: Compiled, v: int, route: list[int], node: int) -> tuple[int, int] | None:
+    """Cheapest feasible (extra cost, position) of inserting ``node`` into ``route``."""
     if c.max_jobs[v] is not None and len(route) + 1 > c.max_jobs[v]:
         return None
     cap = c.capacity[v]
     if cap is not None and int(sum(int(c.load[b]) for b in route)) + int(c.load[node]) > cap:
         return None
-    if route and route[0] >= 0 and c.problem.jobs[route[0]].locked_first:
-        positions = range(1, len(route) + 1)
-    else:
-        positions = range(len(route) + 1)
-    base_t = timing(c, v, route) if route else None
-    base = route_cost(c, v, route, base_t) if base_t is not None else 0
-    best: int | None = None
+    shift_start = c.shift[v][0]
+    base_fwd = _forward(c, v, route, shift_start) if route else None
+    if route and base_fwd is None:
+        return None
     mw = c.max_work[v]
-    for p in positions:
+    need_span = bool(c.span_coef[v])
+    base_t = timing(c, v, route) if (route and need_span) else base_fwd
+    base = route_cost(c, v, route, base_t) if base_t is not None else 0
+    windows = c.windows[node]
+    last_close = windows[-1][1] if windows else None
+    first = 1 if route and c.problem.jobs[route[0]].locked_first else 0
+    best: tuple[int, int] | None = None
+    for p in range(first, len(route) + 1):
+        if last_close is not None and base_fwd is not None and p > 0:
+            prev = route[p - 1]
+            ready = base_fwd.starts[p - 1] + int(c.service[prev])
+            if ready + int(c.seconds[prev, node]) > last_close:
+                break  # later positions only arrive later
         cand = [*route[:p], node, *route[p:]]
-        fwd = _forward(c, v, cand, c.shift[v][0])
+        fwd = _forward(c, v, cand, shift_start)
         if fwd is None:
             continue
-        t = timing(c, v, cand) if (mw is not None or c.span_coef[v]) else fwd
-        if t is None or (mw is not None and t.end_arrival - t.departure > mw):
-            continue
+        t = fwd
+        if need_span or (mw is not None and fwd.end_arrival - fwd.departure > mw):
+            t = timing(c, v, cand)
+            if t is None or (mw is not None and t.end_arrival - t.departure > mw):
+                continue
         delta = route_cost(c, v, cand, t) - base
-        if best is None or delta < best:
-            best = delta
+        if best is None or delta < best[0]:
+            best = (delta, p)
     return best
+
+
+def insert_dropped(
+    c: Compiled,
+    pre: PreCheck,
+    routes: Sequence[Sequence[int]],
+    dropped: Sequence[int],
+    deadline: float | None = None,
+) -> tuple[list[list[int]], int]:
+    """Greedy repair: insert dropped jobs where that costs less than leaving them out.
+
+    Jobs are taken most valuable first (urgent before low). A search stopped by its limit
+    may leave such insertions behind; this is one cheap pass of exact checks, so an urgent
+    job that fits somewhere is never returned unassigned. Returns the new routes and the
+    total gain in internal cost units.
+    """
+    import time
+
+    out = [list(r) for r in routes]
+    gain = 0
+    for node in sorted(dropped, key=lambda n: -c.penalty[n]):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        able = pre.feasible_alone.get(node) or feasible_alone(c, node)
+        best: tuple[int, int, int] | None = None
+        for v in able:
+            found = _insertion(c, v, out[v], node)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], v, found[1])
+        if best is not None and best[0] < c.penalty[node]:
+            delta, v, pos = best
+            out[v].insert(pos, node)
+            gain += c.penalty[node] - delta
+    return out, gain
 
 
 def analyse_dropped(
@@ -262,9 +307,9 @@ def analyse_dropped(
         able = pre.feasible_alone.get(node) or feasible_alone(c, node)
         best: tuple[int, int] | None = None  # (delta, vehicle)
         for v in able:
-            delta = _insertion(c, v, list(routes[v]), node)
-            if delta is not None and (best is None or delta < best[0]):
-                best = (delta, v)
+            found = _insertion(c, v, list(routes[v]), node)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], v)
         if best is None:
             out[node] = Unassigned(
                 job.id,

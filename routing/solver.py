@@ -12,7 +12,7 @@ from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
 from routing.ortools_model import RawResult, SearchConfig, run_search
 from routing.params import SolveParams
-from routing.reasons import analyse_dropped, precheck
+from routing.reasons import analyse_dropped, insert_dropped, precheck
 from routing.schedule import evaluate_nodes
 from routing.solution import Progress, Reason, Solution, Status, Unassigned
 
@@ -115,9 +115,11 @@ def solve(
     params = params or SolveParams()
     mats = resolve_matrices(problem, matrix if matrix is not None else HaversineMatrix())
     t0 = time.monotonic()
-    deadline = t0 + params.time_limit
     c = compile_problem(problem, mats)
     pre = precheck(c)
+    # Keep a little time for the repair pass and the reasons after the search.
+    end = t0 + params.time_limit
+    deadline = end - min(0.1 * params.time_limit, 0.2 + 0.003 * len(pre.active))
 
     def report(elapsed: float, objective: int, count: int) -> None:
         if params.progress is not None:
@@ -152,10 +154,13 @@ def solve(
     if best is not None:
         assigned = {n for r in best.routes for n in r}
         dropped = [n for n in pre.active if n not in assigned]
-        unassigned.update(analyse_dropped(c, pre, best.routes, dropped))
-        routes = [evaluate_nodes(c, v, nodes) for v, nodes in enumerate(best.routes) if nodes]
+        final, gain = insert_dropped(c, pre, best.routes, dropped, deadline=end)
+        assigned = {n for r in final for n in r}
+        dropped = [n for n in dropped if n not in assigned]
+        unassigned.update(analyse_dropped(c, pre, final, dropped))
+        routes = [evaluate_nodes(c, v, nodes) for v, nodes in enumerate(final) if nodes]
         status = best.status
-        objective = best.objective / COST_SCALE if best.objective is not None else 0.0
+        objective = (best.objective - gain) / COST_SCALE if best.objective is not None else 0.0
     elif pre.active and c.n_vehicles:
         status = results[0].status if results else Status.NO_SOLUTION
         objective = float("nan")
