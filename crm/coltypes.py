@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import declared_attr
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -40,14 +41,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def version_column() -> sa.Column[int]:
-    """A row version used both for ETags and for SQLAlchemy's optimistic lock.
+class Versioned:
+    """Mixin: the row's ``version`` is both its ETag and SQLAlchemy's optimistic lock.
 
-    With ``__mapper_args__ = {"version_id_col": col}`` every UPDATE carries
-    ``WHERE version = :seen``; a concurrent writer makes it match no row and
-    the second writer gets StaleDataError instead of silently overwriting.
+    With ``version_id_col`` every UPDATE carries ``WHERE version = :seen``; a
+    concurrent writer makes it match no row and the second writer gets
+    StaleDataError instead of silently overwriting. The table class declares
+    ``version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})``.
+    (A mixin, not a Column built in the class body: pydantic would keep such a
+    name as a private attribute and deep-copy the Column into every new row.)
     """
-    return sa.Column("version", sa.Integer, nullable=False, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def str_enum(enum: type[StrEnum], length: int = 16) -> sa.Enum:

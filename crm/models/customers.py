@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
+from crm.coltypes import UTCDateTime, Versioned, str_enum, utcnow
 from crm.models.enums import Tier
 
 
-class Customer(SQLModel, table=True):
+class Customer(SQLModel, Versioned, table=True):
     __tablename__ = "customer"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -22,11 +22,10 @@ class Customer(SQLModel, table=True):
     notes: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
-class Site(SQLModel, table=True):
+class Site(SQLModel, Versioned, table=True):
     """A place where work happens; its territory is derived from its position."""
 
     __tablename__ = "site"
@@ -44,12 +43,11 @@ class Site(SQLModel, table=True):
     notes: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     __table_args__ = (sa.Index("ix_site_lat_lon", "lat", "lon"),)
 
 
-class Contact(SQLModel, table=True):
+class Contact(SQLModel, Versioned, table=True):
     __tablename__ = "contact"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,5 +58,4 @@ class Contact(SQLModel, table=True):
     role: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

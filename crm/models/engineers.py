@@ -7,11 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
+from crm.coltypes import UTCDateTime, Versioned, str_enum, utcnow
 from crm.models.enums import TerritoryRole
 
 
-class Skill(SQLModel, table=True):
+class Skill(SQLModel, Versioned, table=True):
     __tablename__ = "skill"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -19,11 +19,10 @@ class Skill(SQLModel, table=True):
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
-class Engineer(SQLModel, table=True):
+class Engineer(SQLModel, Versioned, table=True):
     __tablename__ = "engineer"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,8 +38,7 @@ class Engineer(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class EngineerSkill(SQLModel, table=True):
@@ -51,7 +49,7 @@ class EngineerSkill(SQLModel, table=True):
     level: int = Field(ge=1, le=5)
 
 
-class Shift(SQLModel, table=True):
+class Shift(SQLModel, Versioned, table=True):
     """One working day. Places default to the engineer's home when empty."""
 
     __tablename__ = "shift"
@@ -70,12 +68,11 @@ class Shift(SQLModel, table=True):
     break_minutes: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     __table_args__ = (sa.UniqueConstraint("engineer_id", "day", name="uq_shift_engineer_day"),)
 
 
-class Absence(SQLModel, table=True):
+class Absence(SQLModel, Versioned, table=True):
     __tablename__ = "absence"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -85,8 +82,7 @@ class Absence(SQLModel, table=True):
     reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class EngineerTerritory(SQLModel, table=True):

@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, utcnow, version_column
+from crm.coltypes import UTCDateTime, Versioned, utcnow
 
 
-class Territory(SQLModel, table=True):
+class Territory(SQLModel, Versioned, table=True):
     __tablename__ = "territory"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -22,5 +22,4 @@ class Territory(SQLModel, table=True):
     area_km2: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

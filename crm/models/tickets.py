@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
+from crm.coltypes import UTCDateTime, Versioned, str_enum, utcnow
 from crm.models.enums import Priority, TicketStatus
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(SQLModel, Versioned, table=True):
     __tablename__ = "ticket"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,8 +37,7 @@ class Ticket(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     __table_args__ = (sa.Index("ix_ticket_status_priority", "status", "priority"),)
 
 

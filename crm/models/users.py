@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from crm.coltypes import UTCDateTime, str_enum, utcnow, version_column
+from crm.coltypes import UTCDateTime, Versioned, str_enum, utcnow
 from crm.models.enums import Role
 
 
-class User(SQLModel, table=True):
+class User(SQLModel, Versioned, table=True):
     # "user" is reserved in PostgreSQL.
     __tablename__ = "user_account"
 
@@ -26,8 +26,7 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column=(_v := version_column()))
-    __mapper_args__ = {"version_id_col": _v}
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class LocationPing(SQLModel, table=True):
