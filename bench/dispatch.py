@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import statistics
@@ -273,7 +274,7 @@ def realtime(
     engine = _db(workdir, "realtime")
     load_fast(engine, spec, day)
     settings = Settings(timezone=TZ)
-    plan = plan_day(engine, day, time_limit=5, publish=True, workers=workers, settings=settings)
+    plan = plan_day(engine, day, time_limit=10, publish=True, workers=workers, settings=settings)
     with Session(engine) as s:
         planned = s.exec(
             select(func.count())
@@ -395,6 +396,9 @@ def main() -> int:
     parser.add_argument("--skip-realtime", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
     args = parser.parse_args()
+    # One line per part on stderr, as the nightly job logs them.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("fieldroute.dispatch").setLevel(logging.INFO)
     limit = args.time_limit or (5.0 if args.quick else 30.0)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fieldroute-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -337,6 +337,9 @@ def plan_day(
             first_solution=first_solution,
             metaheuristic="guided_local_search",
             initial_routes=part.initial_routes,
+            # A second-pass part is mostly first-pass work to keep: it starts from those
+            # routes, which routing's decomposition for large problems would not use.
+            decompose=False if part.pass_no == 2 else None,
         )
 
     backend: Backend
@@ -366,7 +369,11 @@ def plan_day(
             tickets=tickets,
             routes=routes_ids,
             unassigned=unassigned,
-            weights=weights,
+            # Everyone in the second pass serves the tickets from a secondary territory, so
+            # the secondary cost is the same whoever takes one and only weighs against
+            # dropping it (≥ 1,000 vs 20); leaving it out avoids a routing defect where the
+            # per-vehicle cost dimension makes OR-Tools reject the warm start (reported).
+            weights=replace(weights, secondary_territory=0.0),
         )
         if extra:
             tracker.start_phase("second pass", len(extra))
