@@ -138,7 +138,12 @@ def plan_command(
         typer.Option("--territory", help="Plan only this territory (name); repeatable."),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.1, help="Search seconds per part.")
+        float,
+        typer.Option(
+            "--time-limit",
+            min=0.1,
+            help="Search seconds per part of up to 200 tickets (bigger parts: more).",
+        ),
     ] = 30.0,
     solution_limit: Annotated[
         int | None,
@@ -160,7 +165,9 @@ def plan_command(
     ] = None,
     part_timeout: Annotated[
         float | None,
-        typer.Option("--part-timeout", help="Kill a part after S seconds (default 3×limit+120)."),
+        typer.Option(
+            "--part-timeout", help="Kill a part after S seconds (default 3×its limit+120)."
+        ),
     ] = None,
     publish: Annotated[
         bool, typer.Option("--publish", help="Publish the plan when every part succeeded.")

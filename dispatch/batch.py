@@ -67,6 +67,9 @@ EXIT_CANCELLED = 4
 # Reasons meaning "someone could do it on an otherwise empty day" (the bench's denominator).
 FEASIBLE_REASONS = frozenset({"over_capacity", "too_costly", "search_limit"})
 DEFAULT_FIRST_SOLUTION = "parallel_cheapest_insertion"
+# ``time_limit`` is for a part of up to this many tickets; bigger parts get proportionally
+# more (a single territory may hold several hundred).
+PART_TICKETS_PER_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +276,9 @@ def plan_day(
     Parameters
     ----------
     time_limit, solution_limit
-        Search limits of each part (seconds; improving solutions). Tests use a solution
-        limit so results do not depend on machine speed.
+        Search limits of each part (seconds; improving solutions). A part of more than
+        200 tickets gets proportionally more seconds; second-pass parts a quarter (at
+        most 10 s). Tests use a solution limit so results do not depend on machine speed.
     executor
         ``"local"`` (process per part, ``workers`` at a time, default the cores) or
         ``"dask"`` (``dask_client``, ``dask_scheduler`` or ``FIELDROUTE_DASK_SCHEDULER``).
@@ -286,7 +290,8 @@ def plan_day(
     plan_id
         An existing ``running`` plan row to fill (``POST /plans`` creates it first).
     part_timeout
-        Seconds an attempt may run before it is killed (default ``3 × time_limit + 120``).
+        Seconds an attempt may run before it is killed (default ``3 × its time limit +
+        120``).
     should_cancel
         Polled while parts run; ``True`` stops the run (plan ``cancelled``).
     """
@@ -328,9 +333,14 @@ def plan_day(
         scope=scope,
     )
     tracker = _Tracker(progress, len(decomposition.jobs))
-    part_timeout = part_timeout if part_timeout is not None else 3 * time_limit + 120
+    timeout: float | Callable[[PartTask], float] = (
+        part_timeout if part_timeout is not None else (lambda t: 3 * t.params.time_limit + 120)
+    )
 
     def params(part: PartPlan, limit: float) -> SolveParams:
+        if part.pass_no == 1:
+            # Bigger parts need proportionally longer to search as well.
+            limit *= max(1.0, part.size / PART_TICKETS_PER_LIMIT)
         return SolveParams(
             time_limit=limit,
             solution_limit=solution_limit,
@@ -351,9 +361,7 @@ def plan_day(
     try:
         parts = decomposition.parts
         tracker.start_phase("first pass", len(parts))
-        run1 = _run(
-            parts, backend, params, time_limit, part_timeout, tracker, should_cancel, matrix
-        )
+        run1 = _run(parts, backend, params, time_limit, timeout, tracker, should_cancel, matrix)
         result.parts.extend(_reports(parts, run1))
         if run1.failed or run1.cancelled:
             return _stop(engine, result, run1, tracker, t0)
@@ -377,10 +385,10 @@ def plan_day(
         )
         if extra:
             tracker.start_phase("second pass", len(extra))
-            limit2 = max(1.0, time_limit / 2)
-            run2 = _run(
-                extra, backend, params, limit2, part_timeout, tracker, should_cancel, matrix
-            )
+            # Second-pass parts start from a complete plan and only try to add a few
+            # tickets: a short search does it.
+            limit2 = max(1.0, min(time_limit / 4, 10.0))
+            run2 = _run(extra, backend, params, limit2, timeout, tracker, should_cancel, matrix)
             result.parts.extend(_reports(extra, run2))
             if run2.failed or run2.cancelled:
                 return _stop(engine, result, run2, tracker, t0)
@@ -429,7 +437,7 @@ def _run(
     backend: Backend,
     params: Callable[[PartPlan, float], SolveParams],
     limit: float,
-    part_timeout: float,
+    part_timeout: float | Callable[[PartTask], float],
     tracker: _Tracker,
     should_cancel: Callable[[], bool] | None,
     matrix: TravelMatrix | None,

@@ -298,7 +298,7 @@ def run_parts(
     tasks: Sequence[PartTask],
     backend: Backend,
     *,
-    part_timeout: float,
+    part_timeout: float | Callable[[PartTask], float],
     max_attempts: int = 2,
     on_event: Callable[[PartEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
@@ -306,9 +306,11 @@ def run_parts(
 ) -> RunOutcome:
     """Run every task on ``backend``; retry a failed attempt once; fail fast after that.
 
-    ``part_timeout`` counts from the attempt's start (the worker's "started" message; for
-    Dask, its submission). A part over time is killed and counts as failed.
+    ``part_timeout`` (seconds, or a function of the task) counts from the attempt's start
+    (the worker's "started" message; for Dask, its submission). A part over time is
+    killed and counts as failed.
     """
+    timeout_of = part_timeout if callable(part_timeout) else (lambda _t: part_timeout)
     emit = on_event or (lambda _e: None)
     order = sorted(tasks, key=lambda t: -len(t.problem.jobs))
     queue = [(t, 1) for t in order]
@@ -367,7 +369,8 @@ def run_parts(
                 )
             for handle, (task, attempt, started, submitted) in list(running.items()):
                 since = started if started is not None else submitted
-                limit = part_timeout if started is not None else part_timeout + 60.0
+                allowed = float(timeout_of(task))  # type: ignore[operator]
+                limit = allowed if started is not None else allowed + 60.0
                 if now - since > limit:
                     backend.kill(handle)
                     running.pop(handle)
@@ -377,7 +380,7 @@ def run_parts(
                         runs[task.key],
                         task,
                         attempt,
-                        f"timed out after {part_timeout:.0f} s",
+                        f"timed out after {allowed:g} s",
                         queue,
                         failed,
                         max_attempts,
