@@ -132,8 +132,12 @@ class ReoptimizePublic(BaseModel):
 
 
 def _candidates(session: Session, request: Request, ticket_id: int, k: int, at: Any) -> Any:
+    # Read-only: a POST's session is a SQLite writer (it took the write lock for the login
+    # check); end that transaction and read in a plain session, so writers are not held.
+    session.rollback()
     tz = request.app.state.settings.timezone
-    found = find_candidates(session, ticket_id=ticket_id, k=k, now=at, tz=tz)
+    with Session(request.app.state.engine) as reader:
+        found = find_candidates(reader, ticket_id=ticket_id, k=k, now=at, tz=tz)
     return CandidatesPublic.model_validate(found, from_attributes=True)
 
 
