@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import SESSION_COOKIE, SessionDep, SettingsDep, Staff, get_current_user, oauth2
+from api.deps import SESSION_COOKIE, SessionDep, SettingsDep, Staff, oauth2, user_from_token
 from api.mapdata import day_bounds, load_map_data, load_map_frame
 from api.security import issue_token
 from crm.errors import NotFound, TooManyAttempts
@@ -63,7 +63,7 @@ def optional_user(
 ) -> User | None:
     """The logged-in user, or None (pages redirect to the form instead of 401)."""
     try:
-        return get_current_user(request=request, settings=settings, token=token)
+        return user_from_token(request=request, settings=settings, token=token)
     except HTTPException:
         return None
 
