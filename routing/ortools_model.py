@@ -58,6 +58,9 @@ class SearchConfig:
     gls_lambda: float | None = None
     neighbors: int | None = None  # restrict LS operators to this many nearest neighbours
     lean: tuple[str, ...] = ()  # local-search operators to switch off (names without use_)
+    ruin: int = 10  # ILS: average number of visits removed per perturbation
+    temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
+    ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
     name: str = ""
 
 
@@ -79,7 +82,7 @@ def _int_matrix(m: np.ndarray) -> list[list[int]]:
     return m.astype(np.int64).tolist()
 
 
-def _search_parameters(config: SearchConfig, time_limit: float) -> object:
+def _search_parameters(config: SearchConfig, time_limit: float, mean_arc: float = 1.0) -> object:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, config.first_solution.upper()
@@ -89,7 +92,10 @@ def _search_parameters(config: SearchConfig, time_limit: float) -> object:
         params.local_search_metaheuristic = (
             routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         )
-        _ruin_and_recreate(params)
+        # Simulated annealing in units of a typical arc: from 2.5 arcs down to 1/40 of one
+        # (100 → 1 distance units on Solomon, the setting of the SISR paper).
+        temps = config.temperatures or (2.5 * mean_arc, 0.025 * mean_arc)
+        _ruin_and_recreate(params, config.ruin, temps, config.ils_improve)
     else:
         params.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic.upper()
@@ -121,7 +127,12 @@ def _search_parameters(config: SearchConfig, time_limit: float) -> object:
     return params
 
 
-def _ruin_and_recreate(params: object, removed: int = 10) -> None:
+def _ruin_and_recreate(
+    params: object,
+    removed: int = 10,
+    temperatures: tuple[float, float] | None = None,
+    improve: bool = True,
+) -> None:
     """Iterated local search: SISR ruin (strings of nearby visits), cheapest reinsertion,
     simulated-annealing acceptance with temperatures set from the objective scale."""
     rr = params.iterated_local_search_parameters.ruin_recreate_parameters  # type: ignore[attr-defined]
@@ -135,10 +146,14 @@ def _ruin_and_recreate(params: object, removed: int = 10) -> None:
         routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     )
     ils = params.iterated_local_search_parameters  # type: ignore[attr-defined]
-    ils.improve_perturbed_solution = True
+    ils.improve_perturbed_solution = improve
     sa = ils.reference_solution_acceptance_strategy.simulated_annealing
     sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
-    sa.automatic_temperatures = True
+    if temperatures is None:
+        sa.automatic_temperatures = True
+    else:
+        sa.automatic_temperatures = False
+        sa.initial_temperature, sa.final_temperature = temperatures
 
 
 def _tune_vrptw(params: object) -> None:
@@ -285,6 +300,14 @@ def build_model(c: Compiled, active: Sequence[int]) -> _Model:
     return _Model(manager, routing, nodes, index_of)
 
 
+def _mean_arc_cost(c: Compiled, active: Sequence[int]) -> float:
+    """Mean cost of an arc between two jobs (sampled), the scale of a typical move."""
+    if len(active) < 2:
+        return 1.0
+    idx = np.asarray(active[:400], dtype=np.intp)
+    return max(1.0, float(c.arc_costs[0][np.ix_(idx, idx)].mean()))
+
+
 def run_search(
     c: Compiled,
     active: Sequence[int],
@@ -320,7 +343,9 @@ def run_search(
         # A metaheuristic on a handful of jobs has nothing left to explore once the first
         # local optimum is reached, yet would run until the time limit: descend and stop.
         config = replace(config, metaheuristic="greedy_descent")
-    params = _search_parameters(config, max(0.05, deadline - time.monotonic()))
+    params = _search_parameters(
+        config, max(0.05, deadline - time.monotonic()), _mean_arc_cost(c, active)
+    )
     routing.CloseModelWithParameters(params)
 
     history: list[tuple[float, int]] = []
@@ -347,7 +372,11 @@ def run_search(
             assignment = routing.SolveFromAssignmentWithParameters(initial, params)
             warm_used = True
     if assignment is None and not warm_used:
-        assignment = routing.SolveWithParameters(params)
+        if config.metaheuristic == "iterated_local_search":
+            # The parameter alone only runs the first descent; this entry point iterates.
+            assignment = routing.SolveWithIteratedLocalSearch(params)
+        else:
+            assignment = routing.SolveWithParameters(params)
     status = _STATUS.get(routing.status(), Status.NO_SOLUTION)
     if status is Status.INVALID:
         raise RuntimeError(

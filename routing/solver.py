@@ -21,9 +21,9 @@ __all__ = ["portfolio", "solve"]
 # Configurations tried by extra workers, strongest first. Each pairs a construction with an
 # improvement phase that explores differently, so independent searches rarely duplicate.
 _PORTFOLIO: tuple[tuple[str, str], ...] = (
-    ("parallel_cheapest_insertion", "guided_local_search"),
-    ("path_cheapest_arc", "guided_local_search"),
     ("local_cheapest_insertion", "iterated_local_search"),
+    ("parallel_cheapest_insertion", "guided_local_search"),
+    ("path_cheapest_arc", "iterated_local_search"),
     ("savings", "guided_local_search"),
 )
 
@@ -48,6 +48,7 @@ def portfolio(params: SolveParams, n: int) -> list[SearchConfig]:
             log_search=params.log_search,
             strategy=params.strategy,
             seed=params.seed + k,
+            ruin=(10, 15, 8, 12)[k % 4],  # different ruin sizes diversify ILS searches
             name=f"{k}:{fs}+{mh}",
         )
         for k, (fs, mh) in enumerate(pairs)

@@ -226,7 +226,7 @@ def solve_vrptw(
     seed: int = 0,
     solution_limit: int | None = None,
     first_solution: str = "parallel_cheapest_insertion",
-    metaheuristic: str = "guided_local_search",
+    metaheuristic: str = "iterated_local_search",
     bks: tuple[int, float] | None = None,
 ) -> BenchResult:
     """Solve one instance through :func:`routing.solve` and verify the result independently.
