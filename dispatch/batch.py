@@ -376,6 +376,7 @@ def plan_day(
             territories=terr,
             tickets=tickets,
             routes=routes_ids,
+            free=_free_time(decomposition, routes),
             unassigned=unassigned,
             # Everyone in the second pass serves the tickets from a secondary territory, so
             # the secondary cost is the same whoever takes one and only weighs against
@@ -527,6 +528,16 @@ def _stop(
     fail_plan(engine, result.plan_id, result.error, progress=progress)
     result.totals = {"wall_s": round(time.monotonic() - t0, 2)}
     return result
+
+
+def _free_time(dec: Decomposition, routes: Mapping[int, SolvedRoute]) -> dict[int, int]:
+    """Seconds of each engineer's shift his route leaves unused."""
+    out = {}
+    for eid, tech in dec.technicians.items():
+        r = routes.get(eid)
+        busy = (r.end_time - r.start_time) if r is not None and r.stops else 0
+        out[eid] = tech.shift.end - tech.shift.start - busy
+    return out
 
 
 def _merge_first(

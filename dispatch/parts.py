@@ -11,9 +11,10 @@ Decisions the issue left open, made here:
 * **Second pass.** Tickets the first pass left unassigned (and tickets of territories
   without any primary engineer that day) are offered to the engineers for whom their
   territory is secondary — each to its three nearest such engineers (by where their day
-  starts). Tickets sharing an engineer form one part of at most 12 engineers: the engineers
-  keep their first-pass jobs (pinned to them, and weighted as never to be dropped; the
-  search starts from their first-pass routes) and may add the new tickets.
+  starts) who still have room in their shift for it. Tickets sharing an engineer form one
+  part of at most 12 engineers: the engineers keep their first-pass jobs (pinned to them,
+  and weighted as never to be dropped; the search starts from their first-pass routes) and
+  may add the new tickets.
 * **No territory.** A site outside every fence is planned only with engineers who have no
   territory at all (a company that does not use territories has only those); when there
   are none the ticket is unassigned with reason ``outside_all_territories``.
@@ -47,6 +48,8 @@ DEFAULT_MAX_PART_JOBS = 250
 # part holds at most this many engineers (each brings his whole first-pass day along).
 SECOND_PASS_CANDIDATES = 3
 SECOND_PASS_MAX_ENGINEERS = 12
+# ... who have at least the ticket's duration plus this many seconds of their shift unused.
+SECOND_PASS_MIN_SLACK = 15 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +265,14 @@ def second_pass(
     routes: Mapping[int, Sequence[int]],
     unassigned: Iterable[int],
     weights: Weights,
+    free: Mapping[int, int] | None = None,
 ) -> list[PartPlan]:
     """Parts retrying ``unassigned`` tickets with engineers for whom they are secondary.
 
     ``routes`` maps engineer id → first-pass ticket ids in order; those jobs are pinned to
-    him and kept. Only engineers in the run (``decomposition.technicians``) take part.
+    him and kept. ``free`` maps engineer id → seconds of his shift his first-pass route
+    leaves unused: an engineer without room for the work is not offered it. Only engineers
+    in the run (``decomposition.technicians``) take part.
     """
     jobs = decomposition.jobs
     techs = decomposition.technicians
@@ -279,11 +285,14 @@ def second_pass(
             continue
         need = SkillLevels(jobs[tid].skills)
         loc = jobs[tid].location
+        room = jobs[tid].duration + SECOND_PASS_MIN_SLACK
         able = sorted(
             (
                 eid
                 for eid, e in eng.items()
-                if terr in e.secondary and SkillLevels(dict(e.skills)).covers(need)
+                if terr in e.secondary
+                and SkillLevels(dict(e.skills)).covers(need)
+                and (free is None or free.get(eid, room) >= room)
             ),
             key=lambda eid: (_near(techs[eid].start.lat, techs[eid].start.lon, loc), eid),
         )[:SECOND_PASS_CANDIDATES]
