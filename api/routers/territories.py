@@ -139,7 +139,13 @@ def lookup(
 
 @router.post("/lookup", response_model=list[LookupResult])
 def lookup_many(
-    request: Request, session: SessionDep, _: CurrentUser, points: list[LookupPoint]
+    request: Request,
+    session: SessionDep,
+    _: CurrentUser,
+    points: Annotated[
+        list[LookupPoint],
+        Body(examples=[[{"lat": 31.2295, "lon": 121.4475}, {"lat": 31.1, "lon": 121.9}]]),
+    ],
 ) -> list[LookupResult]:
     """The territory of each of many points (up to 10,000 per call), vectorised."""
     if len(points) > MAX_LOOKUP:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm.models.enums import Priority, TicketStatus
 from crm.schemas.common import Latitude, Longitude, Strict
@@ -68,6 +68,9 @@ class DevicePosition(Strict):
 
 
 class AcceptBody(DevicePosition):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
+    )
     note: Note | None = None
 
 
@@ -76,10 +79,16 @@ class DeclineBody(DevicePosition):
 
 
 class StartTravelBody(DevicePosition):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
+    )
     note: Note | None = None
 
 
 class ArriveBody(DevicePosition):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
+    )
     note: Note | None = None
 
 
@@ -216,6 +225,28 @@ class LocationPoint(Strict):
 
 
 class LocationBatch(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "points": [
+                        {
+                            "at": "2026-12-01T09:14:05+08:00",
+                            "lat": 31.2291,
+                            "lon": 121.4479,
+                            "accuracy_m": 12,
+                        },
+                        {
+                            "at": "2026-12-01T09:14:35+08:00",
+                            "lat": 31.2297,
+                            "lon": 121.4486,
+                            "accuracy_m": 9,
+                        },
+                    ]
+                }
+            ]
+        }
+    )
     points: list[LocationPoint] = Field(min_length=1, max_length=MAX_LOCATION_POINTS)
 
 
@@ -247,6 +278,33 @@ class SyncItem(Strict):
 
 
 class SyncRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "key": "a1c9-0001",
+                            "client_at": "2026-12-01T09:02:00+08:00",
+                            "ticket_id": 42,
+                            "action": "start_travel",
+                            "payload": {},
+                        },
+                        {
+                            "key": "a1c9-0002",
+                            "client_at": "2026-12-01T09:31:00+08:00",
+                            "ticket_id": 42,
+                            "action": "arrive",
+                            "payload": {"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15},
+                        },
+                    ],
+                    "locations": [
+                        {"at": "2026-12-01T09:30:40+08:00", "lat": 31.2294, "lon": 121.4474}
+                    ],
+                }
+            ]
+        }
+    )
     items: list[SyncItem] = Field(default_factory=list, max_length=MAX_SYNC_ITEMS)
     locations: list[LocationPoint] = Field(default_factory=list, max_length=MAX_LOCATION_POINTS)
 
