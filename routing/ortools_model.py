@@ -27,6 +27,7 @@ from routing.solution import Status
 __all__ = ["RawResult", "SearchConfig", "run_search"]
 
 TINY = 3  # jobs; see run_search
+_SORT = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
 SMALL = 20  # jobs; see run_search
 
 _STATUS = {
@@ -61,6 +62,7 @@ class SearchConfig:
     ruin: int = 10  # ILS: average number of visits removed per perturbation
     temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
+    random_recreate: bool = True  # ILS: equal-priority jobs reinserted in random order
     name: str = ""
 
 
@@ -82,7 +84,9 @@ def _int_matrix(m: np.ndarray) -> list[list[int]]:
     return m.astype(np.int64).tolist()
 
 
-def _search_parameters(config: SearchConfig, time_limit: float, mean_arc: float = 1.0) -> object:
+def _search_parameters(
+    config: SearchConfig, time_limit: float, mean_arc: float = 1.0, same_value: bool = False
+) -> object:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, config.first_solution.upper()
@@ -95,16 +99,14 @@ def _search_parameters(config: SearchConfig, time_limit: float, mean_arc: float 
         # Simulated annealing in units of a typical arc: from 2.5 arcs down to 1/40 of one
         # (100 → 1 distance units on Solomon, the setting of the SISR paper).
         temps = config.temperatures or (2.5 * mean_arc, 0.025 * mean_arc)
-        _ruin_and_recreate(params, config.ruin, temps, config.ils_improve)
+        random_order = config.random_recreate and same_value
+        _ruin_and_recreate(params, config.ruin, temps, config.ils_improve, random_order)
     else:
         params.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, config.metaheuristic.upper()
         )
     # Insertion heuristics take the most valuable jobs first: urgent before low priority.
-    order = [
-        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_PENALTY,
-        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_ALLOWED_VEHICLES,
-    ]
+    order = [_SORT.SORTING_PROPERTY_PENALTY, _SORT.SORTING_PROPERTY_ALLOWED_VEHICLES]
     for lci in (
         params.local_cheapest_insertion_parameters,
         params.local_cheapest_cost_insertion_parameters,
@@ -132,6 +134,7 @@ def _ruin_and_recreate(
     removed: int = 10,
     temperatures: tuple[float, float] | None = None,
     improve: bool = True,
+    random_order: bool = True,
 ) -> None:
     """Iterated local search: SISR ruin (strings of nearby visits), cheapest reinsertion,
     simulated-annealing acceptance with temperatures set from the objective scale."""
@@ -144,6 +147,16 @@ def _ruin_and_recreate(
     rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ALL_SEQUENTIALLY
     rr.recreate_strategy.heuristic = (
         routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    )
+    # SISR's diversity comes from varying the reinsertion order. OR-Tools allows a random
+    # order only on its own, so it is used when all jobs are worth the same (no priorities);
+    # otherwise the most valuable jobs go back first.
+    lci = rr.recreate_strategy.parameters.local_cheapest_insertion
+    del lci.insertion_sorting_properties[:]
+    lci.insertion_sorting_properties.extend(
+        [_SORT.SORTING_PROPERTY_RANDOM]
+        if random_order
+        else [_SORT.SORTING_PROPERTY_PENALTY, _SORT.SORTING_PROPERTY_ALLOWED_VEHICLES]
     )
     ils = params.iterated_local_search_parameters  # type: ignore[attr-defined]
     ils.improve_perturbed_solution = improve
@@ -344,7 +357,10 @@ def run_search(
         # local optimum is reached, yet would run until the time limit: descend and stop.
         config = replace(config, metaheuristic="greedy_descent")
     params = _search_parameters(
-        config, max(0.05, deadline - time.monotonic()), _mean_arc_cost(c, active)
+        config,
+        max(0.05, deadline - time.monotonic()),
+        _mean_arc_cost(c, active),
+        len({c.penalty[n] for n in active}) <= 1,
     )
     routing.CloseModelWithParameters(params)
 
