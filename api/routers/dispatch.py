@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
 from api.deps import SessionDep, Staff, actor_of
@@ -35,6 +35,10 @@ router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 
 
 class CandidatesRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ticket_id": 1042, "k": 5}]}
+    )
+
     ticket_id: int
     k: int = Field(default=5, ge=1, le=50, description="How many engineers to return.")
     at: AwareDatetime | None = Field(default=None, description="As of this moment (default now).")
@@ -76,6 +80,16 @@ class CandidatesPublic(BaseModel):
 
 
 class AssignRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ticket_id": 1042, "engineer_id": 17},
+                {"ticket_id": 1042, "engineer_id": 17, "position": 2},
+            ]
+        },
+    )
+
     ticket_id: int
     engineer_id: int
     position: int | None = Field(
@@ -103,6 +117,16 @@ class AssignPublic(BaseModel):
 
 
 class ReoptimizeRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"territory_id": 3},
+                {"engineer_ids": [17, 18], "minimal_change": True, "time_limit": 3},
+            ]
+        },
+    )
+
     territory_id: int | None = None
     engineer_ids: list[int] | None = Field(default=None, min_length=1)
     minimal_change: bool = Field(

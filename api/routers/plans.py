@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from api.deps import PagingDep, SessionDep, Staff, actor_of
@@ -28,6 +28,16 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 
 
 class PlanCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"date": "tomorrow", "publish": True},
+                {"date": "2026-12-02", "territories": ["Xuhui"], "time_limit": 20},
+            ]
+        },
+    )
+
     date: str = Field(
         default="tomorrow",
         description="Day to plan: YYYY-MM-DD, 'today' or 'tomorrow' (company time zone).",
