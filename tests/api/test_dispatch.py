@@ -234,7 +234,7 @@ def test_reoptimize_minimal_change_keeps_tickets_with_their_engineers(
     client: TestClient, engine: Engine
 ) -> None:
     """With minimal_change a short detour is not worth moving a ticket."""
-    w, ids = _crossed(engine)
+    w, _ids = _crossed(engine)
     h = _staff(client, engine)
     r = client.post(
         "/dispatch/reoptimize",
