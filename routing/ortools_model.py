@@ -352,6 +352,10 @@ def run_search(
         deadline = min(deadline, t0 + 0.5 + 0.1 * len(active))
     model = build_model(c, active)
     routing, manager = model.routing, model.manager
+    if config.initial_routes is not None and config.metaheuristic == "iterated_local_search":
+        # OR-Tools' iterated local search cannot start from a given solution (it stops after
+        # one descent); guided local search improves a warm start.
+        config = replace(config, metaheuristic="guided_local_search")
     if len(active) <= TINY and config.metaheuristic != "greedy_descent":
         # A metaheuristic on a handful of jobs has nothing left to explore once the first
         # local optimum is reached, yet would run until the time limit: descend and stop.

@@ -70,13 +70,19 @@ def test_progress_reports_improving_objectives() -> None:
     assert values[-1] == pytest.approx(s.objective)
 
 
-def test_warm_start_is_used_and_not_worse() -> None:
-    """Starting from a previous plan: the search reports it used it and never ends worse."""
+@pytest.mark.parametrize("meta", ["guided_local_search", "iterated_local_search"])
+def test_warm_start_is_used_and_not_worse(meta: str) -> None:
+    """Starting from a previous plan: the search reports it used it and never ends worse
+    (iterated local search cannot start from a plan, so guided local search takes over)."""
     w = LineWorld()
     p = _grid_problem(w)
     first = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=60))
     routes = {r.technician_id: list(r.job_ids) for r in first.routes}
-    warm = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=5, initial_routes=routes))
+    warm = solve(
+        p,
+        w.matrix(),
+        SolveParams(time_limit=30, solution_limit=5, initial_routes=routes, metaheuristic=meta),
+    )
     assert warm.details["searches"][0]["warm_start_used"]  # type: ignore[index]
     assert warm.objective <= first.objective + 1e-9
     assert check_solution(p, w.matrices_for(p), warm) == []
