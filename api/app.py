@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api import problems
-from api.deps import WRITERS_IN_FLIGHT, write_turn
+from api.deps import WRITERS_IN_FLIGHT, AccountCache, write_turn
 from api.routers import ALL_ROUTERS
 from crm.db import check_schema, make_engine
 from crm.geocoding import make_geocoder
@@ -55,6 +55,7 @@ def create_app(
         asyncio.Semaphore(WRITERS_IN_FLIGHT) if engine.dialect.name == "sqlite" else None
     )
     app.state.fences = FenceCache()
+    app.state.accounts = AccountCache()
     app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_options)
     problems.install(app)
     for router in ALL_ROUTERS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlmodel import select
 
 from api.deps import Admin, IfMatchDep, PagingDep, SessionDep, set_etag
@@ -52,10 +52,12 @@ def update_user(
     session: SessionDep,
     _: Admin,
     version: IfMatchDep,
+    request: Request,
     response: Response,
 ) -> UserPublic:
     """Change role, password or activity; needs If-Match."""
     user = svc.update_user(session, user_id=user_id, data=data, expected_version=version)
     session.commit()
+    request.app.state.accounts.forget(user_id)
     set_etag(response, user.version)
     return UserPublic.model_validate(user)
