@@ -138,12 +138,12 @@ def _partition(
         return clusters, _share_vehicles(c, clusters, vehicles)
     members: dict[str | None, list[int]] = {g: [] for g in groups}
     for v in vehicles:
-        own = [g for g in groups if g is not None and g in techs[v].territories]
+        own: list[str | None] = [g for g in groups if g is not None and g in techs[v].territories]
         if not own:
             own = [g for g in groups if g is None] or list(groups)
         best = max(own, key=lambda g: len(groups[g]) / (1 + len(members[g])))
         members[best].append(v)
-    clusters: list[list[int]] = []
+    clusters = []
     shares: list[list[int]] = []
     for g, group_jobs in groups.items():
         k = max(1, min(math.ceil(len(group_jobs) / PIECE), len(members[g]) or 1))

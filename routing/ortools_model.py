@@ -11,6 +11,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import (
@@ -86,7 +87,7 @@ def _int_matrix(m: np.ndarray) -> list[list[int]]:
 
 def _search_parameters(
     config: SearchConfig, time_limit: float, mean_arc: float = 1.0, same_value: bool = False
-) -> object:
+) -> Any:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, config.first_solution.upper()
@@ -130,7 +131,7 @@ def _search_parameters(
 
 
 def _ruin_and_recreate(
-    params: object,
+    params: Any,
     removed: int = 10,
     temperatures: tuple[float, float] | None = None,
     improve: bool = True,
@@ -169,7 +170,7 @@ def _ruin_and_recreate(
         sa.initial_temperature, sa.final_temperature = temperatures
 
 
-def _tune_vrptw(params: object) -> None:
+def _tune_vrptw(params: Any) -> None:
     """Settings for benchmark-style VRPTW (distance only, every job must go)."""
     ops = params.local_search_operators  # type: ignore[attr-defined]
     ops.use_relocate_neighbors = optional_boolean_pb2.BOOL_TRUE
@@ -178,8 +179,8 @@ def _tune_vrptw(params: object) -> None:
 
 @dataclass(slots=True)
 class _Model:
-    manager: object
-    routing: object
+    manager: Any
+    routing: Any
     nodes: list[int]  # model node → compiled node
     index_of: dict[int, int]  # compiled job node → routing index
 
@@ -217,8 +218,9 @@ def build_model(c: Compiled, active: Sequence[int]) -> _Model:
         s0, s1 = c.shift[v]
         time_dim.CumulVar(routing.Start(v)).SetRange(s0, s1)
         time_dim.CumulVar(routing.End(v)).SetRange(s0, s1)
-        if c.max_work[v] is not None:
-            time_dim.SetSpanUpperBoundForVehicle(int(c.max_work[v]), v)
+        max_work = c.max_work[v]
+        if max_work is not None:
+            time_dim.SetSpanUpperBoundForVehicle(int(max_work), v)
         if c.span_coef[v]:
             time_dim.SetSpanCostCoefficientForVehicle(int(c.span_coef[v]), v)
 

@@ -10,14 +10,14 @@ search stopped too early". Every statement in a message has been checked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from routing.compiled import COST_SCALE, Compiled
 from routing.domain import Job
-from routing.schedule import _forward, route_cost, timing
+from routing.schedule import Timing, _forward, route_cost, timing
 from routing.solution import Reason, Unassigned
 
 __all__ = ["PreCheck", "analyse_dropped", "feasible_alone", "insert_dropped", "precheck"]
@@ -32,8 +32,8 @@ class PreCheck:
     feasible_alone: dict[int, tuple[int, ...]]  # pinned job node → its technician
 
 
-def _names(c: Compiled, vehicles: Sequence[int], limit: int = 3) -> str:
-    ids = [c.problem.technicians[v].id for v in vehicles]
+def _names(c: Compiled, vehicles: Iterable[int | np.integer], limit: int = 3) -> str:
+    ids = [c.problem.technicians[int(v)].id for v in vehicles]
     if len(ids) <= limit:
         return ", ".join(ids)
     return f"{', '.join(ids[:limit])} and {len(ids) - limit} others"
@@ -74,8 +74,8 @@ def feasible_alone(c: Compiled, node: int) -> tuple[int, ...]:
     """Technicians who could do this job on an otherwise empty day (pin respected)."""
     cache: dict[int, bool] = {}
     out = []
-    for v in np.flatnonzero(c.eligible[node]):
-        v = int(v)
+    for v_ in np.flatnonzero(c.eligible[node]):
+        v = int(v_)
         sig = c.tech_signature[v]
         if sig not in cache:
             cache[sig] = _shift_fits(c, node, v) and _alone_ok(c, node, v)[0]
@@ -109,7 +109,7 @@ def _why_not(c: Compiled, node: int, candidates: np.ndarray) -> Unassigned | Non
         )
     fits = local & c.capacity_ok[node]
     if not fits.any():
-        caps = [c.capacity[v] for v in np.flatnonzero(local) if c.capacity[v] is not None]
+        caps = [int(x) for v in np.flatnonzero(local) if (x := c.capacity[v]) is not None]
         if job.load and caps:
             text = (
                 f"Its load of {job.load} exceeds the capacity of every technician who could "
@@ -221,7 +221,8 @@ def precheck(c: Compiled) -> PreCheck:
 
 def _insertion(c: Compiled, v: int, route: list[int], node: int) -> tuple[int, int] | None:
     """Cheapest feasible (extra cost, position) of inserting ``node`` into ``route``."""
-    if c.max_jobs[v] is not None and len(route) + 1 > c.max_jobs[v]:
+    max_jobs = c.max_jobs[v]
+    if max_jobs is not None and len(route) + 1 > max_jobs:
         return None
     cap = c.capacity[v]
     if cap is not None and int(sum(int(c.load[b]) for b in route)) + int(c.load[node]) > cap:
@@ -248,11 +249,14 @@ def _insertion(c: Compiled, v: int, route: list[int], node: int) -> tuple[int, i
         fwd = _forward(c, v, cand, shift_start)
         if fwd is None:
             continue
-        t = fwd
+        t: Timing = fwd
         if need_span or (mw is not None and fwd.end_arrival - fwd.departure > mw):
-            t = timing(c, v, cand)
-            if t is None or (mw is not None and t.end_arrival - t.departure > mw):
+            shortest = timing(c, v, cand)
+            if shortest is None or (
+                mw is not None and shortest.end_arrival - shortest.departure > mw
+            ):
                 continue
+            t = shortest
         delta = route_cost(c, v, cand, t) - base
         if best is None or delta < best[0]:
             best = (delta, p)

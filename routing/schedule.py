@@ -244,8 +244,9 @@ def _static_violations(c: Compiled, v: int, nodes: Sequence[int]) -> list[str]:
             out.append(f"job {job.id} is pinned to {job.pinned_to}")
         if job.locked_first and pos != 0:
             out.append(f"job {job.id} is work in progress and must be the first stop")
-    if c.max_jobs[v] is not None and len(nodes) > c.max_jobs[v]:
-        out.append(f"{len(nodes)} jobs, more than {tech.id}'s maximum of {c.max_jobs[v]}")
+    max_jobs = c.max_jobs[v]
+    if max_jobs is not None and len(nodes) > max_jobs:
+        out.append(f"{len(nodes)} jobs, more than {tech.id}'s maximum of {max_jobs}")
     load = int(sum(int(c.load[b]) for b in nodes))
     cap = c.capacity[v]
     if cap is not None and load > cap:
