@@ -32,5 +32,7 @@ def order_by(sort: str | None, columns: Mapping[str, Any], default: list[Any]) -
 
 def page(session: Session, stmt: Any, paging: Paging, ordering: list[Any]) -> tuple[list[Any], int]:
     total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
-    rows = session.exec(stmt.order_by(*ordering).limit(paging.limit).offset(paging.offset)).all()
+    result = session.execute(stmt.order_by(*ordering).limit(paging.limit).offset(paging.offset))
+    # One entity (select(Ticket)) gives objects; several columns give plain rows.
+    rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
     return list(rows), int(total)

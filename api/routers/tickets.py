@@ -126,6 +126,8 @@ def list_tickets(
         if max_lon is not None:
             sites = sites.where(Site.lon <= max_lon)
         stmt = stmt.where(col(Ticket.site_id).in_(sites))
+    # Plain rows, not ORM objects: a page is read-only and this is the hot list.
+    stmt = stmt.with_only_columns(*Ticket.__table__.columns)  # type: ignore[attr-defined]
     rows, total = page(session, stmt, paging, order_by(sort, SORTABLE, [Ticket.id]))
     return Page(
         data=svc.to_public(session, rows), count=total, limit=paging.limit, offset=paging.offset

@@ -317,7 +317,7 @@ def events(session: Session, ticket_id: int) -> Sequence[TicketEvent]:
     ).all()
 
 
-def to_public(session: Session, tickets: Sequence[Ticket]) -> list[TicketPublic]:
+def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
     """Batch-load skills, windows and territories: three queries per page, not 3N."""
     ids = [t.id for t in tickets if t.id is not None]
     skills: dict[int, list[RequiredSkill]] = {i: [] for i in ids}
@@ -341,12 +341,18 @@ def to_public(session: Session, tickets: Sequence[Ticket]) -> list[TicketPublic]
         territory = dict(
             session.exec(select(Site.id, Site.territory_id).where(col(Site.id).in_(site_ids))).all()
         )
+    fields = [f for f in TicketPublic.model_fields if f not in _DERIVED]
+    # Stored rows passed validation on the way in; constructing without
+    # re-validating halves the cost of a list page.
     return [
-        TicketPublic(
-            **t.model_dump(exclude={"held_from", "completed_at"}),
+        TicketPublic.model_construct(
+            **{f: getattr(t, f) for f in fields},
             required_skills=skills.get(t.id or 0, []),
             windows=windows.get(t.id or 0, []),
             territory_id=territory.get(t.site_id),
         )
         for t in tickets
     ]
+
+
+_DERIVED = frozenset({"required_skills", "windows", "territory_id"})
