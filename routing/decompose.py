@@ -213,6 +213,19 @@ def _piece_in_worker(*args):  # type: ignore[no-untyped-def]
     return _piece(_WORKER_PROBLEM, *args)
 
 
+def _closeness(c: Compiled, seed: int, routes: dict[int, list[int]], v: int) -> float:
+    """How near route ``v`` passes to ``seed``: its nearest stop, then its average stop.
+
+    Comparing middle stops misjudges long routes whose ends pass close by; the nearest stop
+    decides, and the average breaks ties between routes that all touch the seed.
+    """
+    route = routes[v]
+    if not route:
+        return float(c.seconds[seed, c.start(v)]) * 2.0
+    d = c.seconds[seed, route]
+    return float(d.min()) + 0.25 * float(d.mean())
+
+
 def _middle(c: Compiled, v: int, route: Sequence[int]) -> int:
     return route[len(route) // 2] if route else c.start(v)
 
@@ -312,12 +325,15 @@ def solve_decomposed(
             unassigned = [n for n in active if n not in {m for r in routes.values() for m in r}]
             taken: set[int] = set()
             tasks = []
+            emptied: dict[tuple[int, ...], list[int]] = {}
             for _ in range(workers):
                 nb = _neighbourhood(c, routes, unassigned, taken, rng)
                 if nb is None:
                     break
-                jobs, vs = nb
+                jobs, vs, gone = nb
                 taken.update(vs)
+                taken.update(gone)
+                emptied[tuple(vs)] = gone
                 taken_jobs = set(jobs)
                 unassigned = [n for n in unassigned if n not in taken_jobs]
                 tasks.append((jobs, vs, routes, improve, slice_s, deadline - 0.2))
@@ -326,12 +342,18 @@ def solve_decomposed(
             for jobs, vs, res in runner.run(tasks):
                 if res.objective is None:
                     continue
-                before = sum(route_costs[v] for v in vs)
-                before += sum(c.penalty[n] for n in jobs if not any(n in routes[v] for v in vs))
+                gone = emptied.get(tuple(vs), [])
+                before = sum(route_costs[v] for v in [*vs, *gone])
+                before += sum(
+                    c.penalty[n] for n in jobs if not any(n in routes[v] for v in [*vs, *gone])
+                )
                 new_costs = {v: _cost(c, v, r) for v, r in zip(vs, res.routes, strict=True)}
                 served = {n for r in res.routes for n in r}
                 after = sum(new_costs.values()) + sum(c.penalty[n] for n in jobs if n not in served)
                 if after < before:
+                    for v in gone:
+                        routes[v] = []
+                        route_costs[v] = 0
                     for v, r in zip(vs, res.routes, strict=True):
                         routes[v] = r
                         route_costs[v] = new_costs[v]
@@ -361,8 +383,12 @@ def _neighbourhood(
     unassigned: list[int],
     taken: set[int],
     rng: random.Random,
-) -> tuple[list[int], list[int]] | None:
-    """A seed and the routes nearest to it, up to :data:`PIECE` jobs, avoiding ``taken``."""
+) -> tuple[list[int], list[int], list[int]] | None:
+    """A seed and the routes nearest to it, up to :data:`PIECE` jobs, avoiding ``taken``.
+
+    Returns the piece's jobs, its technicians, and the technicians whose routes the piece
+    empties (route elimination: their jobs are in the piece, they are not).
+    """
     free = [v for v in routes if v not in taken]
     used = [v for v in free if routes[v]]
     if not free:
@@ -376,12 +402,33 @@ def _neighbourhood(
         able.sort(key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]))
         first = able[:3]
     elif used:
-        seed = _middle(c, v := rng.choice(used), routes[v])
+        seed_route = routes[v := rng.choice(used)]
+        seed = _middle(c, v, seed_route)
+        first = [v]
+        lengths = sorted(len(routes[u]) for u in used)
+        if rng.random() < 0.3 and len(seed_route) <= lengths[len(lengths) // 2]:
+            # Route elimination: the neighbours must absorb a short route's jobs. Local
+            # search rarely empties a route by itself, and fewer routes often means less
+            # travel; the result is kept only if the whole costs less.
+            others = sorted(
+                (u for u in free if u != v), key=lambda u: _closeness(c, seed, routes, u)
+            )
+            absorbing: list[int] = []
+            pooled = list(seed_route)
+            for u in others:
+                if not routes[u]:
+                    continue
+                absorbing.append(u)
+                pooled.extend(routes[u])
+                if len(pooled) >= PIECE:
+                    break
+            if absorbing:
+                return pooled, absorbing, [v]
     else:
         return None
     ranked = first + sorted(
         (v for v in free if v not in first),
-        key=lambda v: int(c.seconds[seed, _middle(c, v, routes[v])]),
+        key=lambda v: _closeness(c, seed, routes, v),
     )
     chosen: list[int] = []
     jobs: list[int] = []
@@ -406,4 +453,4 @@ def _neighbourhood(
     if seed in unassigned and seed not in extra[: max(10, PIECE // 3)]:
         extra.insert(0, seed)
     jobs.extend(extra[: max(10, PIECE // 3)])
-    return jobs, chosen
+    return jobs, chosen, []
