@@ -15,8 +15,9 @@ Beta Hotel,+86 138 0000 0002,91310000MA1FL0XQ2K,B,VIP lobby
 
 
 def _post(client: TestClient, h: dict[str, str], kind: str, text: str):
-    return client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", text, "text/csv")},
-                       headers=h)
+    return client.post(
+        f"/imports/{kind}", files={"file": (f"{kind}.csv", text, "text/csv")}, headers=h
+    )
 
 
 def test_good_file_imports_every_row(client: TestClient, engine: Engine) -> None:
@@ -46,7 +47,10 @@ def test_sites_engineers_and_tickets(client: TestClient, engine: Engine) -> None
     h = f.headers_for(client, engine, Role.dispatcher)
     f.skill(client, h, "hvac")
     c = f.customer(client, h)
-    sites = f"customer_id,name,address,lat,lon,access_start,access_end\n{c['id']},HQ,1 Rd,31.2,121.4,08:00,18:30\n"
+    sites = (
+        "customer_id,name,address,lat,lon,access_start,access_end\n"
+        f"{c['id']},HQ,1 Rd,31.2,121.4,08:00,18:30\n"
+    )
     assert _post(client, h, "sites", sites).status_code == 200
     site = client.get("/sites", headers=h).json()["data"][0]
     assert (site["access_start_min"], site["access_end_min"]) == (480, 1110)
