@@ -65,7 +65,14 @@ def serve(
     ready_engine(cfg)  # refuse an outdated schema before binding the port
     typer.echo(f"fieldroute API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "api.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False
+        "api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        # Longer than clients' usual pause between requests: a connection the
+        # server closes just as a client reuses it is a spurious error for it.
+        timeout_keep_alive=30,
     )
 
 
