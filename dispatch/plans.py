@@ -41,6 +41,7 @@ from crm.services.common import SYSTEM, Actor
 from crm.services.tickets import record_event
 from crm.status import PLANNABLE
 from dispatch.clock import DayClock
+from dispatch.rows import stop_row
 from routing import Route as SolvedRoute
 from routing import Technician
 
@@ -191,19 +192,7 @@ def save_plan(
             route_id = route_rows[eid].id
             assert route_id is not None
             for seq, stop in enumerate(r.stops, start=1):
-                stops.append(
-                    Stop(
-                        route_id=route_id,
-                        ticket_id=int(stop.job_id),
-                        seq=seq,
-                        arrival_at=clock.at(stop.arrival),
-                        start_at=clock.at(stop.start),
-                        end_at=clock.at(stop.end),
-                        wait_s=stop.wait,
-                        leg_m=stop.leg_metres,
-                        leg_s=stop.leg_seconds,
-                    )
-                )
+                stops.append(stop_row(route_id=route_id, seq=seq, stop=stop, clock=clock))
         s.add_all(stops)
         s.add_all(
             PlanUnassigned(plan_id=plan_id, ticket_id=tid, reason=reason[:40], message=message)

@@ -47,6 +47,7 @@ from dispatch.records import (
     load_territories,
     load_tickets,
 )
+from dispatch.rows import stop_row
 from routing import Job, Location, Problem, Technician, Weights
 from routing import Route as SolvedRoute
 
@@ -321,19 +322,8 @@ def sync_published_route(
     if route is not None:
         for s in route.stops:
             seq += 1
-            session.add(
-                Stop(
-                    route_id=row.id,
-                    ticket_id=int(s.job_id),
-                    seq=seq,
-                    arrival_at=clock.at(s.arrival),
-                    start_at=clock.at(s.start),
-                    end_at=clock.at(s.end),
-                    wait_s=s.wait,
-                    leg_m=s.leg_metres,
-                    leg_s=s.leg_seconds,
-                )
-            )
+            assert row.id is not None
+            session.add(stop_row(route_id=row.id, seq=seq, stop=s, clock=clock))
         row.end_at = clock.at(route.end_time)
         if row.start_at is None:
             row.start_at = clock.at(route.start_time)
