@@ -316,7 +316,7 @@ def solve_decomposed(
         # Pieces are improved from the current routes, which only guided local search can do
         # (OR-Tools' iterated local search restarts from scratch; measured worse here).
         improve = replace(config, metaheuristic="guided_local_search")
-        slice_s = max(1.5, min(8.0, (deadline - time.monotonic()) / 12))
+        slice_s = max(1.5, min(5.0, (deadline - time.monotonic()) / 12))
         # With a solution limit (tests), a fixed number of rounds keeps the result repeatable.
         rounds = 3 if config.solution_limit is not None else None
         while deadline - time.monotonic() > 1.0 and (rounds is None or rounds > 0):
