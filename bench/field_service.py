@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         "assigned": solution.assigned,
         "unassigned": len(solution.unassigned),
         "unassigned_by_reason": dict(reasons),
+        "unassigned_by_priority": dict(
+            Counter(problem.job(u.job_id).priority.value for u in solution.unassigned)
+        ),
         "every_unassigned_explained": explained and accounted,
         "distance_km": round(solution.distance_m / 1000, 1),
         "routes": len(solution.routes),
