@@ -374,7 +374,12 @@ def run_search(
     count = [0]
 
     def on_solution() -> None:
-        value = int(routing.CostVar().Value())
+        cost = routing.CostVar()
+        if not cost.Bound():
+            # Iterated local search reports candidates whose span costs are not scheduled
+            # yet; Value() on an unbound variable aborts the process.
+            return
+        value = int(cost.Value())
         count[0] += 1
         if not history or value < history[-1][1]:
             history.append((time.monotonic() - t0, value))

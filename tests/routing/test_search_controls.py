@@ -149,3 +149,38 @@ def test_decomposed_solve_is_feasible_and_complete(monkeypatch: pytest.MonkeyPat
     assert check_solution(p, w.matrices_for(p), s) == []
     assert s.details["best"].startswith("decomposed")  # type: ignore[union-attr]
     assert s.assigned == 60
+
+
+def test_iterated_local_search_with_span_costs() -> None:
+    """ILS with a cost per working hour (span cost) reports progress without reading an
+    unbound cost variable (which aborts OR-Tools) and returns a checked solution."""
+    w = LineWorld()
+    techs = tuple(
+        Technician(
+            id=f"t{k}", start=w.at(k * 30), shift=TimeWindow(8 * HOUR, 18 * HOUR), cost_per_hour=30
+        )
+        for k in range(2)
+    )
+    jobs = tuple(
+        Job(
+            id=f"j{k}",
+            location=w.at((k * 37) % 60),
+            duration=20 * MIN,
+            windows=(TimeWindow((9 + k % 5) * HOUR, (11 + k % 5) * HOUR),),
+        )
+        for k in range(14)
+    )
+    p = Problem(techs, jobs)
+    seen: list[Progress] = []
+    s = solve(
+        p,
+        w.matrix(),
+        SolveParams(
+            time_limit=30,
+            solution_limit=200,
+            metaheuristic="iterated_local_search",
+            progress=seen.append,
+        ),
+    )
+    assert check_solution(p, w.matrices_for(p), s) == []
+    assert seen and s.assigned == 14
