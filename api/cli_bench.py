@@ -23,7 +23,9 @@ def _group() -> None:
 
 @bench_app.command("solomon")
 def solomon(
-    directory: Annotated[Path, typer.Argument(help="Folder of Solomon-format instances.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder of Solomon-format instances.")
+    ],
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance.")],
     out_dir: Annotated[
         Path | None, typer.Option("--out-dir", help="Write VRPLIB .sol files here.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 
 from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matrices
 from routing.decompose import LARGE, solve_decomposed
@@ -131,7 +132,7 @@ def solve(
         configs = portfolio(params, params.workers)
         warm = _initial_nodes(c, params, set(pre.active))
         if warm is not None:
-            configs[0] = _replace_initial(configs[0], warm)
+            configs[0] = replace(configs[0], initial_routes=warm)
         large = len(pre.active) > LARGE and not c.balance_coef
         if params.decompose or (params.decompose is None and large):
             results = [
@@ -198,9 +199,3 @@ def solve(
             "best": best.name if best is not None else None,
         },
     )
-
-
-def _replace_initial(cfg: SearchConfig, routes: tuple[tuple[int, ...], ...]) -> SearchConfig:
-    from dataclasses import replace
-
-    return replace(cfg, initial_routes=routes)
