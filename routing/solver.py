@@ -128,8 +128,10 @@ def solve(
             params.progress(Progress(time.monotonic() - t0, objective / COST_SCALE, count))
 
     results: list[RawResult] = []
+    # A daemonic process (a Dask worker by default) may not start children: search in-process.
+    workers = 1 if multiprocessing.current_process().daemon else params.workers
     if pre.active and c.n_vehicles:
-        configs = portfolio(params, params.workers)
+        configs = portfolio(params, workers)
         warm = _initial_nodes(c, params, set(pre.active))
         if warm is not None:
             configs[0] = replace(configs[0], initial_routes=warm)
@@ -141,7 +143,7 @@ def solve(
                     pre.active,
                     configs[0],
                     deadline,
-                    params.workers,
+                    workers,
                     report,
                     initial=warm,
                 )
