@@ -333,7 +333,7 @@ def evaluate_nodes(c: Compiled, v: int, nodes: Sequence[int]) -> Route:
     cost = route_cost(c, v, nodes, t) / COST_SCALE if t is not None else 0.0
     return Route(
         technician_id=tech.id,
-        stops=tuple(stops),
+        stops=stops,
         start_time=t_rep.departure,
         end_time=t_rep.end_arrival,
         distance_m=sum(s.leg_metres for s in stops) + end_m,

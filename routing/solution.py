@@ -77,7 +77,7 @@ class Route:
     """
 
     technician_id: str
-    stops: tuple[Stop, ...]
+    stops: list[Stop]
     start_time: int
     end_time: int
     distance_m: int
@@ -144,8 +144,8 @@ class Solution:
     in the money units of :class:`~routing.domain.Weights` and includes drop penalties.
     """
 
-    routes: tuple[Route, ...]
-    unassigned: tuple[Unassigned, ...]
+    routes: list[Route]
+    unassigned: list[Unassigned]
     objective: float
     status: Status
     elapsed: float = 0.0

@@ -180,8 +180,8 @@ def solve(
         objective = 0.0
     order = {j.id: k for k, j in enumerate(problem.jobs)}
     return Solution(
-        routes=tuple(routes),
-        unassigned=tuple(sorted(unassigned.values(), key=lambda u: order[u.job_id])),
+        routes=routes,
+        unassigned=sorted(unassigned.values(), key=lambda u: order[u.job_id]),
         objective=objective,
         status=status,
         elapsed=time.monotonic() - t0,
