@@ -36,3 +36,21 @@ def page(session: Session, stmt: Any, paging: Paging, ordering: list[Any]) -> tu
     # One entity (select(Ticket)) gives objects; several columns give plain rows.
     rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
     return list(rows), int(total)
+
+
+def page_counted(
+    session: Session, stmt: Any, paging: Paging, ordering: list[Any]
+) -> tuple[list[Any], int]:
+    """``page`` in one query: ``count(*) OVER ()`` carries the total on every row.
+
+    Only for column selects (plain rows). A page past the end has no row to
+    carry the total, so that (rare) case falls back to a count query.
+    """
+    counted = stmt.add_columns(func.count().over().label("_total"))
+    rows = session.execute(
+        counted.order_by(*ordering).limit(paging.limit).offset(paging.offset)
+    ).all()
+    if rows:
+        return list(rows), int(rows[0]._total)
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    return [], int(total)

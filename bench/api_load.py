@@ -26,6 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._http import Connection, HttpError
 from bench._server import percentiles, uvicorn_server
 
 TARGET_MS = {"list_new": 50, "get_one": 50, "create": 100, "patch": 100}
@@ -141,61 +142,56 @@ def open_ticket_ids(url: str) -> list[int]:
 async def phase(base: str, token: str, name: str, clients: int, total: int, ids: list[int]) -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    headers = {"Authorization": f"Bearer {token}"}
     per_client = total // clients
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
 
-        async def worker(k: int) -> None:
-            rng = random.Random(k)
-            mine = ids[k::clients]
-            etags: dict[int, str] = {}
-            for j in range(per_client):
-                if name == "list_new":
-                    req = http.get(
-                        "/tickets",
-                        params={"status": "new", "limit": 50, "offset": rng.randrange(0, 500)},
-                    )
-                elif name == "get_one":
-                    req = http.get(f"/tickets/{rng.choice(ids)}")
-                elif name == "create":
-                    site = rng.randrange(1, 2001)
-                    req = http.post(
-                        "/tickets",
-                        json={
-                            "customer_id": (site - 1) % 1000 + 1,
-                            "site_id": site,
-                            "title": f"load {k}-{j}",
-                            "duration_min": 45,
-                            "priority": "normal",
-                        },
-                    )
+    async def worker(k: int) -> None:
+        rng = random.Random(k)
+        mine = ids[k::clients]
+        etags: dict[int, str] = {}
+        conn = Connection(base, {"Authorization": f"Bearer {token}"})
+        for j in range(per_client):
+            kwargs: dict = {}
+            if name == "list_new":
+                method, path = "GET", f"/tickets?status=new&limit=50&offset={rng.randrange(500)}"
+            elif name == "get_one":
+                method, path = "GET", f"/tickets/{rng.choice(ids)}"
+            elif name == "create":
+                site = rng.randrange(1, 2001)
+                method, path = "POST", "/tickets"
+                kwargs["json_body"] = {
+                    "customer_id": (site - 1) % 1000 + 1,
+                    "site_id": site,
+                    "title": f"load {k}-{j}",
+                    "duration_min": 45,
+                    "priority": "normal",
+                }
+            else:
+                tid = mine[j % len(mine)]
+                if tid not in etags:
+                    _, first, _ = await conn.request("GET", f"/tickets/{tid}")
+                    etags[tid] = first["etag"]
+                method, path = "PATCH", f"/tickets/{tid}"
+                kwargs = {
+                    "json_body": {"description": f"edit {j}"},
+                    "headers": {"If-Match": etags[tid]},
+                }
+            t0 = time.perf_counter()
+            try:
+                status, headers, _ = await conn.request(method, path, **kwargs)
+                dt = time.perf_counter() - t0
+                if status >= 400:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
                 else:
-                    tid = mine[j % len(mine)]
-                    if tid not in etags:
-                        first = await http.get(f"/tickets/{tid}")
-                        etags[tid] = first.headers["etag"]
-                    req = http.patch(
-                        f"/tickets/{tid}",
-                        json={"description": f"edit {j}"},
-                        headers={"If-Match": etags[tid]},
-                    )
-                t0 = time.perf_counter()
-                try:
-                    r = await req
-                    dt = time.perf_counter() - t0
-                    if r.status_code >= 400:
-                        errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-                    else:
-                        latencies.append(dt)
-                        if name == "patch":
-                            etags[tid] = r.headers["etag"]
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    latencies.append(dt)
+                    if name == "patch":
+                        etags[tid] = headers["etag"]
+            except (HttpError, OSError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+        conn.close()
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(clients)))
-        wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(clients)))
+    wall = time.perf_counter() - t0
     stats = percentiles(latencies)
     return {
         "endpoint": name,

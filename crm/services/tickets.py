@@ -320,6 +320,8 @@ def events(session: Session, ticket_id: int) -> Sequence[TicketEvent]:
 def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
     """Batch-load skills, windows and territories: three queries per page, not 3N."""
     ids = [t.id for t in tickets if t.id is not None]
+    # Rows from the list query carry their site's territory; ORM tickets do not.
+    carried = bool(tickets) and hasattr(tickets[0], "territory_id")
     skills: dict[int, list[RequiredSkill]] = {i: [] for i in ids}
     windows: dict[int, list[Window]] = {i: [] for i in ids}
     territory: dict[int, int | None] = {}
@@ -337,10 +339,13 @@ def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
             .order_by(TicketWindow.start_at)
         ):
             windows[tid].append(Window.model_construct(start=start, end=end))
-        site_ids = sorted({t.site_id for t in tickets})
-        territory = dict(
-            session.exec(select(Site.id, Site.territory_id).where(col(Site.id).in_(site_ids))).all()
-        )
+        if not carried:
+            site_ids = sorted({t.site_id for t in tickets})
+            territory = dict(
+                session.exec(
+                    select(Site.id, Site.territory_id).where(col(Site.id).in_(site_ids))
+                ).all()
+            )
     fields = [f for f in TicketPublic.model_fields if f not in _DERIVED]
     # Stored rows passed validation on the way in; constructing without
     # re-validating halves the cost of a list page.
@@ -349,7 +354,7 @@ def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
             **{f: getattr(t, f) for f in fields},
             required_skills=skills.get(t.id or 0, []),
             windows=windows.get(t.id or 0, []),
-            territory_id=territory.get(t.site_id),
+            territory_id=t.territory_id if carried else territory.get(t.site_id),
         )
         for t in tickets
     ]

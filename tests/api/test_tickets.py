@@ -213,3 +213,5 @@ def test_list_filters(client: TestClient, engine: Engine) -> None:
     assert client.get("/tickets?status=bogus", headers=h).status_code == 422
     data = client.get("/tickets?sort=-id&limit=1", headers=h).json()
     assert data["count"] == 3 and len(data["data"]) == 1
+    past_the_end = client.get("/tickets?offset=10", headers=h).json()
+    assert past_the_end["count"] == 3 and past_the_end["data"] == []
