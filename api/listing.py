@@ -30,27 +30,19 @@ def order_by(sort: str | None, columns: Mapping[str, Any], default: list[Any]) -
     return [*clauses, *default]
 
 
-def page(session: Session, stmt: Any, paging: Paging, ordering: list[Any]) -> tuple[list[Any], int]:
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+def page(
+    session: Session,
+    stmt: Any,
+    paging: Paging,
+    ordering: list[Any],
+    *,
+    count_stmt: Any | None = None,
+) -> tuple[list[Any], int]:
+    """One page of ``stmt`` and the total; ``count_stmt`` counts instead when the page's
+    query joins tables the count does not need."""
+    counted = (count_stmt if count_stmt is not None else stmt).order_by(None).subquery()
+    total = session.exec(select(func.count()).select_from(counted)).one()
     result = session.execute(stmt.order_by(*ordering).limit(paging.limit).offset(paging.offset))
     # One entity (select(Ticket)) gives objects; several columns give plain rows.
     rows = result.scalars().all() if len(stmt.column_descriptions) == 1 else result.all()
     return list(rows), int(total)
-
-
-def page_counted(
-    session: Session, stmt: Any, paging: Paging, ordering: list[Any]
-) -> tuple[list[Any], int]:
-    """``page`` in one query: ``count(*) OVER ()`` carries the total on every row.
-
-    Only for column selects (plain rows). A page past the end has no row to
-    carry the total, so that (rare) case falls back to a count query.
-    """
-    counted = stmt.add_columns(func.count().over().label("_total"))
-    rows = session.execute(
-        counted.order_by(*ordering).limit(paging.limit).offset(paging.offset)
-    ).all()
-    if rows:
-        return list(rows), int(rows[0]._total)
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
-    return [], int(total)
