@@ -217,6 +217,9 @@ class _Tracker:
         self.done = 0
         self.assigned_before = 0
         self.assigned: dict[str, int] = {}
+        # Second-pass parts start from first-pass routes: their count includes jobs
+        # already in assigned_before, so only what they add is counted.
+        self.kept: dict[str, int] = {}
         self.objective: dict[str, float] = {}
 
     def start_phase(self, phase: str, parts: int) -> None:
@@ -229,7 +232,7 @@ class _Tracker:
             self.objective[ev.part] = float(ev.objective)
         if ev.kind == "done":
             self.done += 1
-            self.assigned[ev.part] = int(ev.solutions or 0)
+            self.assigned[ev.part] = max(0, int(ev.solutions or 0) - self.kept.get(ev.part, 0))
         self.emit(ev)
 
     def snapshot(self, event: PartEvent | None = None) -> PlanProgress:
@@ -385,6 +388,9 @@ def plan_day(
             weights=replace(weights, secondary_territory=0.0),
         )
         if extra:
+            tracker.kept = {
+                p.key: sum(len(jobs) for jobs in (p.initial_routes or {}).values()) for p in extra
+            }
             tracker.start_phase("second pass", len(extra))
             # Second-pass parts start from a complete plan and only try to add a few
             # tickets: a short search does it.

@@ -95,9 +95,12 @@ def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> N
     w.engineer("Cai", lat=31.27, lon=121.55, primary=["East"], secondary=["North"])
     north = w.scatter(6, territory="North", lat=31.25, duration_min=50)
     east = w.scatter(2, territory="East", lat=31.25, lon=121.60)
-    result = plan_day(engine, DAY, **FAST)
+    seen: list[PlanProgress] = []
+    result = plan_day(engine, DAY, **FAST, progress=seen.append)
     assert result.exit_code == 0, result.error
     assert [p.pass_no for p in result.parts] == [1, 1, 2]
+    # The second pass starts from Cai's first-pass route: the bar counts each ticket once.
+    assert max(p.assigned for p in seen) == seen[-1].assigned == result.totals["assigned"]
     with Session(engine) as s:
         rows = s.exec(
             select(Stop.ticket_id, Route.engineer_id)
