@@ -32,7 +32,6 @@ from crm.coltypes import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.models import Engineer, Ticket, TicketEvent, TicketStatus
 from crm.services.common import Actor
-from crm.services.tickets import record_event
 from crm.status import PLANNABLE
 from dispatch.records import TicketRecord, load_tickets
 from dispatch.today import (
@@ -40,6 +39,7 @@ from dispatch.today import (
     Today,
     engineers_for_territory,
     load_today,
+    place_ticket,
     sync_published_route,
 )
 from routing import HaversineMatrix, Job, Route, SkillLevels, Weights, evaluate_route
@@ -579,48 +579,18 @@ def _apply(
     clock = today.clock
     for s in route.stops:
         t = rows[int(s.job_id)]
-        start, end = clock.at(s.start), clock.at(s.end)
-        if t.id == ticket_id:
-            payload: dict[str, Any] = {
-                "source": "assign",
-                "planned_start": start.isoformat(),
-                "engineer": [t.engineer_id, e.record.id],
-            }
-            old = S(t.status)
-            t.engineer_id = e.record.id
-            t.planned_start, t.planned_end = start, end
-            if old is S.new:
-                t.status = S.scheduled
-                record_event(
-                    session,
-                    t,
-                    actor=actor,
-                    kind="transition",
-                    from_status=S.new,
-                    to_status=S.scheduled,
-                    payload=payload,
-                )
-            else:
-                record_event(session, t, actor=actor, kind="replanned", payload=payload)
-            t.updated_at = now
-        elif t.planned_start is None or abs((t.planned_start - start).total_seconds()) >= 60:
-            record_event(
-                session,
-                t,
-                actor=actor,
-                kind="replanned",
-                payload={
-                    "cause": f"ticket {ticket_id} assigned",
-                    "planned_start": [
-                        None if t.planned_start is None else t.planned_start.isoformat(),
-                        start.isoformat(),
-                    ],
-                },
-            )
-            t.planned_start, t.planned_end = start, end
-            t.updated_at = now
-        elif t.planned_end != end:
-            t.planned_start, t.planned_end = start, end
+        place_ticket(
+            session,
+            t,
+            engineer_id=e.record.id,
+            start=clock.at(s.start),
+            end=clock.at(s.end),
+            actor=actor,
+            now=now,
+            payload={"source": "assign"}
+            if t.id == ticket_id
+            else {"source": "assign", "cause": f"ticket {ticket_id} assigned"},
+        )
     session.flush()
     sync_published_route(
         session,

@@ -34,7 +34,12 @@ from crm.services.common import Actor
 from crm.services.tickets import record_event
 from dispatch.clock import DayClock
 from dispatch.records import key_id, load_tickets
-from dispatch.today import engineers_for_territory, load_today, sync_published_route
+from dispatch.today import (
+    engineers_for_territory,
+    load_today,
+    place_ticket,
+    sync_published_route,
+)
 from routing import HaversineMatrix, Job, Problem, Solution, SolveParams, Weights, solve
 
 __all__ = [
@@ -228,47 +233,22 @@ def apply_reoptimization(
             t = rows[tid]
             start, end = clock.at(s.start), clock.at(s.end)
             before = reopt.engineer_of.get(tid)
-            if S(t.status) is S.new:
-                t.status = S.scheduled
-                t.engineer_id = eid
-                record_event(
-                    session,
-                    t,
-                    actor=actor,
-                    kind="transition",
-                    from_status=S.new,
-                    to_status=S.scheduled,
-                    payload={"source": "reoptimize", "planned_start": start.isoformat()},
-                )
+            how = place_ticket(
+                session,
+                t,
+                engineer_id=eid,
+                start=start,
+                end=end,
+                actor=actor,
+                now=now,
+                payload={"source": "reoptimize"},
+            )
+            if how == "scheduled":
                 result.scheduled.append(tid)
-            elif before != eid:
-                t.engineer_id = eid
-                record_event(
-                    session,
-                    t,
-                    actor=actor,
-                    kind="replanned",
-                    payload={"source": "reoptimize", "engineer": [before, eid]},
-                )
+            elif how == "moved":
                 result.moved.append({"ticket_id": tid, "from": before, "to": eid})
                 if before is not None:
                     moved_away.setdefault(before, []).append(tid)
-            elif t.planned_start is None or abs((t.planned_start - start).total_seconds()) >= 60:
-                record_event(
-                    session,
-                    t,
-                    actor=actor,
-                    kind="replanned",
-                    payload={
-                        "source": "reoptimize",
-                        "planned_start": [
-                            None if t.planned_start is None else t.planned_start.isoformat(),
-                            start.isoformat(),
-                        ],
-                    },
-                )
-            t.planned_start, t.planned_end = start, end
-            t.updated_at = now
     reasons = {int(u.job_id): u for u in solution.unassigned}
     for tid, before in reopt.engineer_of.items():
         if tid in placed:

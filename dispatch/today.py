@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -38,6 +39,8 @@ from crm.models import (
     TicketEvent,
     TicketStatus,
 )
+from crm.services.common import Actor
+from crm.services.tickets import record_event
 from dispatch.clock import DayClock
 from dispatch.problem_builder import job_for, technician_for
 from dispatch.records import (
@@ -51,7 +54,7 @@ from dispatch.rows import stop_row
 from routing import Job, Location, Problem, Technician, Weights
 from routing import Route as SolvedRoute
 
-__all__ = ["EngineerToday", "Today", "load_today", "sync_published_route"]
+__all__ = ["EngineerToday", "Today", "load_today", "place_ticket", "sync_published_route"]
 
 S = TicketStatus
 PLANNED = (S.scheduled, S.dispatched, S.accepted)
@@ -333,6 +336,74 @@ def sync_published_route(
         row.wait_s = route.wait_s
     row.stop_count = len(kept) + (len(route.stops) if route else 0)
     session.flush()
+
+
+Placement = Literal["scheduled", "moved", "retimed"]
+
+#: A new planned start closer than this to the old one is not worth an event.
+RETIME_EVENT_S = 60
+
+
+def place_ticket(
+    session: Session,
+    ticket: Ticket,
+    *,
+    engineer_id: int,
+    start: datetime,
+    end: datetime,
+    actor: Actor,
+    now: datetime,
+    payload: dict[str, Any],
+) -> Placement | None:
+    """Give a ticket its engineer and planned times, with the event a dispatcher reads.
+
+    Real-time assignment and in-day re-optimisation rewrite routes the same way, so the
+    history reads the same whichever wrote it: a new ticket is *scheduled*, one taken
+    from another engineer is *moved*, one whose start shifts by a minute or more is
+    *retimed*; smaller shifts update the times without an event.
+    """
+    before = ticket.engineer_id
+    placed: Placement | None = None
+    if S(ticket.status) is S.new:
+        ticket.status = S.scheduled
+        ticket.engineer_id = engineer_id
+        record_event(
+            session,
+            ticket,
+            actor=actor,
+            kind="transition",
+            from_status=S.new,
+            to_status=S.scheduled,
+            payload={**payload, "planned_start": start.isoformat()},
+        )
+        placed = "scheduled"
+    elif before != engineer_id:
+        ticket.engineer_id = engineer_id
+        record_event(
+            session,
+            ticket,
+            actor=actor,
+            kind="replanned",
+            payload={**payload, "engineer": [before, engineer_id]},
+        )
+        placed = "moved"
+    elif (
+        ticket.planned_start is None
+        or abs((ticket.planned_start - start).total_seconds()) >= RETIME_EVENT_S
+    ):
+        old = None if ticket.planned_start is None else ticket.planned_start.isoformat()
+        record_event(
+            session,
+            ticket,
+            actor=actor,
+            kind="replanned",
+            payload={**payload, "planned_start": [old, start.isoformat()]},
+        )
+        placed = "retimed"
+    if placed is not None:
+        ticket.updated_at = now
+    ticket.planned_start, ticket.planned_end = start, end
+    return placed
 
 
 def ticket_rows(session: Session, ids: Collection[int]) -> Mapping[int, Ticket]:
