@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
@@ -58,6 +59,9 @@ def create_app(
     app.state.accounts = AccountCache()
     app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_options)
     problems.install(app)
+    # The map page, its data (a large city's is megabytes of GeoJSON) and the Leaflet
+    # assets shrink several times; small API answers stay as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=4096)
     for router in ALL_ROUTERS:
         app.include_router(router)
     # The map page's Leaflet, fonts and icons: served here, never from a CDN.

@@ -188,6 +188,20 @@ def test_map_data_routes_tickets_and_reasons(
     assert "Wang Lei" in data["html"]["kpis"]
 
 
+def test_map_page_and_assets_are_compressed(
+    client: TestClient, dispatcher: str, city: dict[str, Any]
+) -> None:
+    """Large answers travel gzipped when the browser asks; small ones stay plain."""
+    cookie_login(client, dispatcher)
+    gz = {"Accept-Encoding": "gzip"}
+    page = client.get(f"/map?date={DAY}", headers=gz)
+    assert page.status_code == 200
+    assert page.headers["content-encoding"] == "gzip"
+    assert "leaflet" in page.text.lower()  # decoded as usual
+    small = client.get("/healthz", headers=gz)
+    assert "content-encoding" not in small.headers
+
+
 def test_map_data_without_plan(client: TestClient, dispatcher: str, city: dict[str, Any]) -> None:
     """Another day: no plan, no routes, the day's open tickets are listed as not planned."""
     cookie_login(client, dispatcher)
