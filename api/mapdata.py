@@ -355,6 +355,7 @@ def load_map_data(
             )
         )
 
+    holder = {t.id: t.engineer_id for t in rows}
     routes: list[RouteView] = []
     for r in route_rows:
         places = homes.get(r.engineer_id)
@@ -376,6 +377,10 @@ def load_map_data(
                         wait_s=s.wait_s,
                     )
                     for s in stops_by_route.get(r.id or 0, [])
+                    # A ticket declined, re-assigned or returned to the pool since the
+                    # plan was made is not his stop any more (his phone drops it too): it
+                    # shows in the pool, where the dispatcher can place it again.
+                    if holder.get(s.ticket_id) == r.engineer_id
                 ),
                 start_at=r.start_at,
                 end_at=r.end_at,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from crm.db import session_scope
-from crm.models import Plan, PlanStatus, PlanUnassigned, Role, Route, Stop
+from crm.models import Plan, PlanStatus, PlanUnassigned, Role, Route, Stop, Ticket, TicketStatus
 from tests import factories as f
 
 DAY = f.DAY
@@ -47,6 +47,13 @@ def city(client: TestClient, engine: Engine) -> dict[str, Any]:
     )
     t3 = f.ticket(client, h, c["id"], s["id"], title="Leaking pipe", windows=window)
     with session_scope(engine) as session:
+        # Publishing scheduled t1 to Wang Lei.
+        ticket = session.get(Ticket, t1["id"])
+        assert ticket is not None
+        ticket.status = TicketStatus.scheduled
+        ticket.engineer_id = e1["id"]
+        ticket.planned_start = datetime.fromisoformat(f.at(9, 30))
+        ticket.planned_end = datetime.fromisoformat(f.at(10, 30))
         plan = Plan(day=DAY, status=PlanStatus.published)
         session.add(plan)
         session.flush()
@@ -186,6 +193,22 @@ def test_map_data_routes_tickets_and_reasons(
     assert reasons == {t2: "no_engineer_with_skill", t3: "not_planned"}
     assert data["totals"]["assigned"] == 1
     assert "Wang Lei" in data["html"]["kpis"]
+
+
+def test_declined_ticket_leaves_the_route_for_the_pool(
+    client: TestClient, engine: Engine, dispatcher: str, city: dict[str, Any]
+) -> None:
+    """Wang Lei declines t1: the map draws his route without it and lists it to place."""
+    t1 = city["tickets"][0]["id"]
+    e1 = city["engineers"][0]["id"]
+    phone = f.headers_for(client, engine, Role.engineer, engineer_id=e1)
+    r = client.post(f"/me/tickets/{t1}/decline", json={"reason": "van broke"}, headers=phone)
+    assert r.status_code == 200, r.text
+    cookie_login(client, dispatcher)
+    data = client.get(f"/map/data?date={DAY}").json()
+    assert data["stops"]["features"] == []
+    pool = {u["ticket_id"]: u["reason"] for u in data["unassigned"]}
+    assert pool[t1] == "not_planned"
 
 
 def test_map_page_and_assets_are_compressed(
