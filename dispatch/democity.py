@@ -24,7 +24,7 @@ import colorsys
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -547,6 +547,7 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
                 )
             )
     _staff_every_trade(rng, engineers, n_t)
+    _roster_days_off(engineers, n_t)
 
     # A week of history: tickets each engineer completed (the leaderboard).
     history: list[TicketSpec] = []
@@ -599,6 +600,35 @@ def _staff_every_trade(rng: random.Random, engineers: list[EngineerSpec], territ
                 continue
             i = min(crew, key=lambda k: (len(engineers[k].skills), rng.random()))
             engineers[i].skills[code] = max(engineers[i].skills.get(code, 0), 3)
+
+
+def _roster_days_off(engineers: list[EngineerSpec], territories: int) -> None:
+    """Spread tomorrow's days off over the districts in proportion to their crews.
+
+    Drawn independently, days off fall unevenly: a four-person district can lose two at
+    once while a twenty-person one loses none, and no plan can then serve the small
+    district's day. A manager rosters days off so every district keeps its cover; this
+    keeps the same number of days off and moves the surplus ones to the districts that have
+    fewer than their share (largest remainder), deterministically.
+    """
+    crews = [[i for i, e in enumerate(engineers) if e.primary == t] for t in range(territories)]
+    off = [[i for i in crew if engineers[i].shift is None] for crew in crews]
+    total_off = sum(len(o) for o in off)
+    staff = sum(len(c) for c in crews) or 1
+    quota = [total_off * len(c) / staff for c in crews]
+    target = [math.floor(q) for q in quota]
+    by_remainder = sorted(range(territories), key=lambda t: (target[t] - quota[t], t))
+    for t in by_remainder[: total_off - sum(target)]:
+        target[t] += 1
+    back: list[int] = []  # engineers whose day off moves elsewhere: they work tomorrow
+    for t in range(territories):
+        back += off[t][target[t] :]
+    for i in back:
+        engineers[i] = replace(engineers[i], shift=(time(8, 0), time(17, 0)))
+    for t in range(territories):
+        working = [i for i in crews[t] if engineers[i].shift is not None]
+        for i in working[::-1][: max(0, target[t] - len(off[t]))]:
+            engineers[i] = replace(engineers[i], shift=None, absent_from=None)
 
 
 #: Share of the engineers' paid minutes tomorrow's work fills; the rest is

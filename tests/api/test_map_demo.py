@@ -4,6 +4,7 @@ services (dedup, validation, fences), the map's view of it, and ``fieldroute dem
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import date
 from pathlib import Path
 
@@ -70,6 +71,18 @@ def test_engineers_live_in_their_primary_territory_and_cover_every_trade() -> No
         crew = [e for e in city.engineers if e.primary == tid]
         for code, _, _ in democity.SKILLS:
             assert any(e.skills.get(code, 0) >= 3 for e in crew), (tid, code)
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11])
+def test_days_off_are_rostered_in_proportion_to_each_crew(seed: int) -> None:
+    """No district loses more than its share of tomorrow's days off (rounded up)."""
+    city = generate_city("large", seed)
+    off = sum(1 for e in city.engineers if e.shift is None)
+    assert off > 0
+    for tid in range(len(city.territories)):
+        crew = [e for e in city.engineers if e.primary == tid]
+        away = sum(1 for e in crew if e.shift is None)
+        assert away <= math.ceil(off * len(crew) / len(city.engineers)), tid
 
 
 def test_the_day_fits_the_crew() -> None:
