@@ -356,6 +356,7 @@ def load_map_data(
         )
 
     holder = {t.id: t.engineer_id for t in rows}
+    sent = bool(plans) and plans[0].status == PlanStatus.published
     routes: list[RouteView] = []
     for r in route_rows:
         places = homes.get(r.engineer_id)
@@ -378,9 +379,11 @@ def load_map_data(
                     )
                     for s in stops_by_route.get(r.id or 0, [])
                     # A ticket declined, re-assigned or returned to the pool since the
-                    # plan was made is not his stop any more (his phone drops it too): it
-                    # shows in the pool, where the dispatcher can place it again.
-                    if holder.get(s.ticket_id) == r.engineer_id
+                    # plan was published is not his stop any more (his phone drops it
+                    # too): it shows in the pool, where the dispatcher can place it again.
+                    # A draft's tickets are nobody's yet: only one taken since is dropped.
+                    if holder.get(s.ticket_id)
+                    in ((r.engineer_id,) if sent else (r.engineer_id, None))
                 ),
                 start_at=r.start_at,
                 end_at=r.end_at,
