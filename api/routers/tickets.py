@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 from sqlmodel import col, select
 
@@ -24,6 +25,7 @@ from api.listing import order_by, page
 from crm.errors import NotFound
 from crm.models import Priority, Role, Site, Ticket, TicketStatus, User
 from crm.schemas.common import Latitude, Longitude, Page
+from crm.schemas.mobile import AttachmentPublic
 from crm.schemas.tickets import (
     TicketCreate,
     TicketEventPublic,
@@ -31,6 +33,7 @@ from crm.schemas.tickets import (
     TicketUpdate,
     TransitionRequest,
 )
+from crm.services import attachments as files
 from crm.services import tickets as svc
 from crm.services.tickets import CheckinPolicy
 
@@ -184,6 +187,50 @@ def list_events(ticket_id: int, session: SessionDep, user: CurrentUser) -> list[
     """The ticket's history, oldest first."""
     load_visible(session, ticket_id, user)
     return [TicketEventPublic.model_validate(e) for e in svc.events(session, ticket_id)]
+
+
+@router.get("/{ticket_id}/attachments", response_model=list[AttachmentPublic])
+def list_attachments(
+    ticket_id: int, session: SessionDep, user: CurrentUser
+) -> list[AttachmentPublic]:
+    """Photos and signatures the engineer uploaded: proof of the visit for the dispatcher."""
+    load_visible(session, ticket_id, user)
+    return [files.to_public(a) for a in files.for_ticket(session, ticket_id)]
+
+
+@router.get(
+    "/{ticket_id}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The file as uploaded (JPEG, PNG or WebP)",
+            "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+        }
+    },
+)
+def get_attachment(
+    ticket_id: int,
+    attachment_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> FileResponse:
+    """One photo or signature's bytes; immutable (named by its SHA-256), so cached long."""
+    load_visible(session, ticket_id, user)
+    rows = files.for_ticket(session, ticket_id, [attachment_id])
+    root = settings.var_dir.resolve()
+    path = (root / rows[0].path).resolve() if rows else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
+        raise NotFound("attachment", attachment_id)
+    return FileResponse(
+        path,
+        media_type=rows[0].content_type,
+        headers={
+            "ETag": f'"{rows[0].sha256}"',
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic)

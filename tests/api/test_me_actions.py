@@ -317,6 +317,16 @@ def test_attachment_endpoint_then_complete_referencing_it(
         headers=c.me,
     )
     assert r.status_code == 200 and [a["id"] for a in r.json()["attachments"]] == [a1.json()["id"]]
+    # The dispatcher sees the proof of the visit, byte for byte.
+    listed = client.get(f"/tickets/{t['id']}/attachments", headers=c.staff)
+    assert listed.status_code == 200 and [a["id"] for a in listed.json()] == [a1.json()["id"]]
+    photo = client.get(f"/tickets/{t['id']}/attachments/{a1.json()['id']}", headers=c.staff)
+    assert photo.status_code == 200
+    assert photo.content == mf.JPEG and photo.headers["content-type"] == "image/jpeg"
+    assert photo.headers["etag"] == f'"{a1.json()["sha256"]}"'
+    missing = client.get(f"/tickets/{t['id']}/attachments/999", headers=c.staff)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
 
 
 def test_bad_bodies_are_422_problem_json(client: TestClient, engine: Engine) -> None:

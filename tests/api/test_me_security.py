@@ -51,6 +51,8 @@ def test_engineer_cannot_touch_another_engineers_ticket(client: TestClient, engi
     )
     assert up.status_code == 404
     assert client.get(f"/tickets/{theirs['id']}", headers=a.me).status_code == 404
+    assert client.get(f"/tickets/{theirs['id']}/attachments", headers=a.me).status_code == 404
+    assert client.get(f"/tickets/{theirs['id']}/attachments/1", headers=a.me).status_code == 404
     assert client.get(f"/tickets/{theirs['id']}", headers=b.me).json()["status"] == "dispatched"
 
 

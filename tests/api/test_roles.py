@@ -54,6 +54,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/tickets/{ticket_id}"): {"admin", "dispatcher"},
     ("GET", "/tickets/{ticket_id}/events"): {"admin", "dispatcher", "own"},
     ("POST", "/tickets/{ticket_id}/transitions"): {"admin", "dispatcher", "own"},
+    ("GET", "/tickets/{ticket_id}/attachments"): {"admin", "dispatcher", "own"},
     ("GET", "/users"): {"admin"},
     ("POST", "/users"): {"admin"},
     ("GET", "/users/{user_id}"): {"admin"},
@@ -96,6 +97,7 @@ def test_every_route_needs_a_login(client: TestClient, app: Any) -> None:
             "absence_id",
             "territory_id",
             "plan_id",
+            "attachment_id",
             "id",
         )
     }
