@@ -56,3 +56,12 @@ def ready_engine(cfg: Settings) -> Engine:
     engine = make_engine(cfg.resolved_database_url)
     check_schema(engine)
     return engine
+
+
+def shortfall_line(totals: dict[str, Any], top: int = 5) -> str | None:
+    """The plan's over-capacity tickets by territory and trade, for the summary."""
+    groups = totals.get("short_of") or []
+    if not groups:
+        return None
+    shown = ", ".join(f"{g['territory']} {g['skill']} {g['tickets']}" for g in groups[:top])
+    return f"short of hands (over-capacity tickets by territory and trade): {shown}"

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, func, select
 
+from api.cli_common import shortfall_line
 from crm.db import SchemaOutdatedError, make_engine, session_scope, upgrade
 from crm.errors import DomainError
 from crm.models import Customer, Role, User
@@ -305,6 +306,9 @@ def _plan(engine: Engine, cfg: Settings, day: date, time_limit: float) -> bool:
         + (f" (unassigned: {reasons})" if reasons else "")
         + f", {t['km']:,.1f} km, {t['wall_s']:.1f} s"
     )
+    short = shortfall_line(t)
+    if short:
+        _echo(short)
     from api.cli_dispatch import report_savings
 
     report_savings(date_=day.isoformat(), plan_id=result.plan_id, as_json=False)

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli_common import shortfall_line
 from crm.db import SchemaOutdatedError, check_schema, make_engine
 from crm.errors import DomainError
 from crm.settings import Settings
@@ -213,6 +214,9 @@ def plan_command(
                 + f", {t['km']:,.1f} km, {t['engineers']} engineers, {t['parts']} parts, "
                 f"{t['wall_s']:.1f} s"
             )
+            short = shortfall_line(t)
+            if short:
+                typer.echo(short)
         if code != 0:
             typer.echo(f"fieldroute: error: plan {result.plan_id}: {result.error}", err=True)
     if code:

@@ -254,6 +254,7 @@ def nightly(workdir: Path, day: date, time_limit: float, workers: int | None) ->
         "assigned_share_of_feasible": round(share, 4),
         "assigned_ratio": round(ASSIGNED_SHARE / share, 3) if share else None,
         "unassigned_by_reason": totals.get("unassigned_by_reason"),
+        "short_of": totals.get("short_of"),
         "optimised": report.as_json()["optimised"],
         "greedy": report.as_json()["greedy"],
         "ratio_km_per_served": report.ratio_km_per_served,
@@ -455,6 +456,7 @@ def _print(out: dict[str, Any]) -> None:
             f"{KM_PER_SERVED_RATIO}    ratio {n['km_per_served_ratio_to_target']}"
         )
         print(f"  unassigned by reason  {n['unassigned_by_reason']}")
+        print(f"  short of hands        {n['short_of']}")
         print(f"  optimised {n['optimised']}\n  greedy    {n['greedy']}")
         print(f"  (city load {n['load_s']} s, savings report {n['savings_report_s']} s)")
         print(f"  load average after: {out['load_average_after_nightly']}")

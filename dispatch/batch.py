@@ -44,8 +44,8 @@ from dispatch.records import (
     load_tickets,
 )
 from dispatch.worker import PartTask
+from routing import Job, Solution, SolveParams, TravelMatrix, Weights
 from routing import Route as SolvedRoute
-from routing import Solution, SolveParams, TravelMatrix, Weights
 
 __all__ = [
     "EXIT_CANCELLED",
@@ -600,6 +600,22 @@ def _merge_second(
                 )
 
 
+def shortfall(jobs: Sequence[Job], top: int = 10) -> list[dict[str, Any]]:
+    """Where the day ran out of hands: over-capacity tickets by territory and trade.
+
+    A ticket dropped for lack of time says what to staff: its territory and the trade
+    it needs most (the skill with the highest level required). The biggest groups come
+    first, so a manager reads "Songjiang, hvac: 19" rather than 19 separate reasons.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for job in jobs:
+        trade = max(job.skills.items(), key=lambda kv: (kv[1], kv[0]))[0] if job.skills else "-"
+        place = (job.territory or "no territory").rsplit(" #", 1)[0]
+        counts[place, trade] = counts.get((place, trade), 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [{"territory": t, "skill": k, "tickets": n} for (t, k), n in ranked]
+
+
 def _totals(
     dec: Decomposition,
     routes: Mapping[int, SolvedRoute],
@@ -619,12 +635,14 @@ def _totals(
         by_reason[reason] = by_reason.get(reason, 0) + 1
     feasible = assigned + sum(n for r, n in by_reason.items() if r in FEASIBLE_REASONS)
     km = sum(r.distance_m for r in routes.values()) / 1000
+    over = [dec.jobs[t] for t, (reason, _) in unassigned.items() if reason == "over_capacity"]
     return {
         "tickets": len(dec.jobs),
         "assigned": assigned,
         "unassigned": len(unassigned),
         "unassigned_by_reason": dict(sorted(by_reason.items())),
         "with_feasible_engineer": feasible,
+        "short_of": shortfall(over),
         "engineers": len(dec.technicians),
         "routes_with_work": sum(1 for r in routes.values() if r.stops),
         "km": round(km, 3),

@@ -25,12 +25,12 @@ from crm.models import (
     TicketStatus,
 )
 from crm.settings import Settings
-from dispatch.batch import EXIT_PART_FAILED, PlanProgress, plan_day, touching_pairs
+from dispatch.batch import EXIT_PART_FAILED, PlanProgress, plan_day, shortfall, touching_pairs
 from dispatch.clock import DayClock
 from dispatch.parts import decompose
 from dispatch.plans import publish_plan
 from dispatch.records import load_engineers, load_territories, load_tickets
-from routing import Weights
+from routing import Job, Location, Weights
 from tests.dispatch.world import DAY, TZ, World
 
 SETTINGS = Settings(timezone=TZ, plan_workers=2)
@@ -112,6 +112,35 @@ def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> N
     assert all(by_ticket[t] == cai for t in east)
     assert sum(1 for t in north if by_ticket.get(t) == cai) >= 1
     assert result.totals["assigned"] == 8
+
+
+def test_totals_say_where_hands_ran_short(engine: Engine) -> None:
+    """Ann alone in North for two hours: the HVAC work she cannot fit is summed up as
+    North / hvac, the figure a manager staffs by."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], shift=(8, 10))
+    w.scatter(5, territory="North", lat=31.25, duration_min=50)
+    result = plan_day(engine, DAY, **FAST)
+    assert result.exit_code == 0, result.error
+    over = result.totals["unassigned_by_reason"].get("over_capacity", 0)
+    assert over >= 3
+    assert result.totals["short_of"] == [{"territory": "North", "skill": "hvac", "tickets": over}]
+
+
+def test_shortfall_groups_by_territory_and_hardest_skill() -> None:
+    loc = Location(lat=31.2, lon=121.4)
+    jobs = [
+        Job(id="1", location=loc, territory="North #1", skills={"hvac": 2, "elec": 1}),
+        Job(id="2", location=loc, territory="North #1", skills={"hvac": 1}),
+        Job(id="3", location=loc, territory="South #2", skills={"elec": 3, "hvac": 1}),
+        Job(id="4", location=loc),
+    ]
+    assert shortfall(jobs) == [
+        {"territory": "North", "skill": "hvac", "tickets": 2},
+        {"territory": "South", "skill": "elec", "tickets": 1},
+        {"territory": "no territory", "skill": "-", "tickets": 1},
+    ]
 
 
 def test_unassigned_tickets_carry_reasons(engine: Engine) -> None:
