@@ -101,11 +101,16 @@ def _why_not(c: Compiled, node: int, candidates: np.ndarray) -> Unassigned | Non
         )
     local = skilled & c.territory_ok[node]
     if not local.any():
+        who = np.flatnonzero(skilled)
         return Unassigned(
             job.id,
             Reason.NO_ENGINEER_IN_TERRITORY,
-            f"{_names(c, np.flatnonzero(skilled))} have the skills, but none of them covers "
-            f"territory {job.territory}.",
+            (
+                f"{_names(c, who)} has the skills but does not cover"
+                if len(who) == 1
+                else f"{_names(c, who)} have the skills, but none of them covers"
+            )
+            + f" territory {job.territory}.",
         )
     fits = local & c.capacity_ok[node]
     if not fits.any():
