@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -83,6 +84,10 @@ def cut_grid(draw: st.DrawFn) -> tuple[list[float], list[float]]:
     """Random cut positions splitting the frame into a grid of cells."""
     xs = sorted(draw(st.lists(st.floats(0.05, 0.95), min_size=1, max_size=5, unique=True)))
     ys = sorted(draw(st.lists(st.floats(0.05, 0.95), min_size=1, max_size=5, unique=True)))
+    # Cells need an interior to draw from: adjacent floats (0.05 and the next one up)
+    # leave none.
+    for cuts in (xs, ys):
+        assume(all(b - a > 1e-6 for a, b in itertools.pairwise(cuts)))
     return [0.0, *xs, 1.0], [0.0, *ys, 1.0]
 
 
