@@ -21,11 +21,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from crm.db import make_engine, upgrade
 from crm.settings import Settings
+
+# CI replays the same examples on every run (a landing must not hang on a lucky draw);
+# a developer's `make test` explores new ones. HYPOTHESIS_PROFILE=ci picks the former.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_URL = os.environ.get("FIELDROUTE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
