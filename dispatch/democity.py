@@ -557,16 +557,16 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
     for e_idx, e in enumerate(engineers):
         own = by_territory.get(e.primary) or list(range(len(sites)))
         for _ in range(rng.randint(0, spec.history_per_engineer * 2)):
-            base = _ticket(rng, rng.choice(own), skill_weights)
+            past = _ticket(rng, rng.choice(own), skill_weights)
             history.append(
                 TicketSpec(
-                    site=base.site,
-                    title=base.title,
-                    duration_min=base.duration_min,
-                    priority=base.priority,
+                    site=past.site,
+                    title=past.title,
+                    duration_min=past.duration_min,
+                    priority=past.priority,
                     skills={},
-                    windows=base.windows,
-                    sla_minutes=base.sla_minutes,
+                    windows=past.windows,
+                    sla_minutes=past.sla_minutes,
                     days_before=rng.randint(1, 6),
                     engineer=e_idx,
                     late=rng.random() < 0.12,
@@ -781,15 +781,15 @@ def load_city(
             engineers_svc.create_skill(session, data=SkillCreate(code=code, name=name))
 
         territory_ids: list[int] = []
-        for i, t in enumerate(spec.territories):
+        for i, fence in enumerate(spec.territories):
             feature = {
                 "type": "Feature",
-                "geometry": shapely.geometry.mapping(t.geometry),
-                "properties": {"name": t.name, "colour": t.colour, "priority": 0},
+                "geometry": shapely.geometry.mapping(fence.geometry),
+                "properties": {"name": fence.name, "colour": fence.colour, "priority": 0},
             }
-            row, _, _ = create_territory(session, body=feature, repair=False, fences=fences)
-            assert row.id is not None
-            territory_ids.append(row.id)
+            territory, _, _ = create_territory(session, body=feature, repair=False, fences=fences)
+            assert territory.id is not None
+            territory_ids.append(territory.id)
             tick("territories", i + 1, len(spec.territories))
         report.territories = len(territory_ids)
 
