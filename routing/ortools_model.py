@@ -28,8 +28,8 @@ from routing.solution import Status
 __all__ = ["RawResult", "SearchConfig", "run_search"]
 
 TINY = 3  # jobs; see run_search
-_SORT = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
 SMALL = 20  # jobs; see run_search
+_SORT = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: Status.NO_SOLUTION,
@@ -362,11 +362,14 @@ def run_search(
         # A metaheuristic on a handful of jobs has nothing left to explore once the first
         # local optimum is reached, yet would run until the time limit: descend and stop.
         config = replace(config, metaheuristic="greedy_descent")
+    # The arc scale and "all jobs worth the same" only tune iterated local search; every
+    # decomposition piece and dispatch part runs this, so the others skip the sampling.
+    ils = config.metaheuristic == "iterated_local_search"
     params = _search_parameters(
         config,
         max(0.05, deadline - time.monotonic()),
-        _mean_arc_cost(c, active),
-        len({c.penalty[n] for n in active}) <= 1,
+        _mean_arc_cost(c, active) if ils else 1.0,
+        ils and len({c.penalty[n] for n in active}) <= 1,
     )
     routing.CloseModelWithParameters(params)
 
