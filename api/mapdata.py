@@ -355,6 +355,10 @@ def load_map_data(
             )
         )
 
+    # A ticket declined, re-assigned or returned to the pool since the plan was published
+    # is not his stop any more (his phone drops it too): it shows in the pool, where the
+    # dispatcher can place it again. A draft's tickets are nobody's yet: only one taken
+    # by someone else since is dropped.
     holder = {t.id: t.engineer_id for t in rows}
     sent = bool(plans) and plans[0].status == PlanStatus.published
     routes: list[RouteView] = []
@@ -362,6 +366,7 @@ def load_map_data(
         places = homes.get(r.engineer_id)
         if places is None:
             continue
+        his = {r.engineer_id} if sent else {r.engineer_id, None}
         routes.append(
             RouteView(
                 engineer_id=r.engineer_id,
@@ -378,12 +383,7 @@ def load_map_data(
                         wait_s=s.wait_s,
                     )
                     for s in stops_by_route.get(r.id or 0, [])
-                    # A ticket declined, re-assigned or returned to the pool since the
-                    # plan was published is not his stop any more (his phone drops it
-                    # too): it shows in the pool, where the dispatcher can place it again.
-                    # A draft's tickets are nobody's yet: only one taken since is dropped.
-                    if holder.get(s.ticket_id)
-                    in ((r.engineer_id,) if sent else (r.engineer_id, None))
+                    if holder.get(s.ticket_id) in his
                 ),
                 start_at=r.start_at,
                 end_at=r.end_at,

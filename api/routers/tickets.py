@@ -217,16 +217,17 @@ def get_attachment(
 ) -> FileResponse:
     """One photo or signature's bytes; immutable (named by its SHA-256), so cached long."""
     load_visible(session, ticket_id, user)
-    rows = files.for_ticket(session, ticket_id, [attachment_id])
+    found = files.for_ticket(session, ticket_id, [attachment_id])
+    attachment = found[0] if found else None
     root = settings.var_dir.resolve()
-    path = (root / rows[0].path).resolve() if rows else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
+    path = (root / attachment.path).resolve() if attachment else None
+    if attachment is None or path is None or not path.is_relative_to(root) or not path.is_file():
         raise NotFound("attachment", attachment_id)
     return FileResponse(
         path,
-        media_type=rows[0].content_type,
+        media_type=attachment.content_type,
         headers={
-            "ETag": f'"{rows[0].sha256}"',
+            "ETag": f'"{attachment.sha256}"',
             "Cache-Control": "private, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff",
         },

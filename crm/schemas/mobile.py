@@ -67,29 +67,29 @@ class DevicePosition(Strict):
         return self.lat is not None and self.lon is not None
 
 
-class AcceptBody(DevicePosition):
+class _PositionNote(DevicePosition):
+    """Where the phone is, and an optional note: the body of accept, start travel, arrive."""
+
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
     )
     note: Note | None = None
+
+
+class AcceptBody(_PositionNote):
+    pass
 
 
 class DeclineBody(DevicePosition):
     reason: Reason = Field(examples=["Van broke down"])
 
 
-class StartTravelBody(DevicePosition):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
-    )
-    note: Note | None = None
+class StartTravelBody(_PositionNote):
+    pass
 
 
-class ArriveBody(DevicePosition):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"lat": 31.2295, "lon": 121.4475, "accuracy_m": 15}]}
-    )
-    note: Note | None = None
+class ArriveBody(_PositionNote):
+    pass
 
 
 class PartUsed(Strict):
