@@ -61,19 +61,20 @@ def serve(
     """Serve the API (and the dispatcher map) with uvicorn."""
     import uvicorn
 
+    from api.serving import reuse_port_supported, serve_workers
+
     cfg = settings()
     ready_engine(cfg)  # refuse an outdated schema before binding the port
     typer.echo(f"fieldroute API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "api.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
+    options = {
+        "log_level": "info",
         # Longer than clients' usual pause between requests: a connection the
         # server closes just as a client reuses it is a spurious error for it.
-        timeout_keep_alive=30,
-    )
+        "timeout_keep_alive": 30,
+    }
+    if workers > 1 and reuse_port_supported():
+        raise typer.Exit(serve_workers("api.asgi:app", host, port, workers, **options))
+    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, **options)
 
 
 @user_app.command("create")

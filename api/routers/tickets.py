@@ -19,9 +19,10 @@ from api.deps import (
     SettingsDep,
     Staff,
     actor_of,
+    etag,
     set_etag,
 )
-from api.listing import order_by, page
+from api.listing import JSONBytes, order_by, page, page_json
 from crm.errors import NotFound
 from crm.models import Priority, Role, Site, Ticket, TicketStatus, User
 from crm.schemas.common import Latitude, Longitude, Page
@@ -62,7 +63,7 @@ def load_visible(session: SessionDep, ticket_id: int, user: User) -> Ticket:
 
 
 @router.get("", response_model=Page[TicketPublic])
-def list_tickets(
+async def list_tickets(
     session: SessionDep,
     user: CurrentUser,
     paging: PagingDep,
@@ -84,7 +85,7 @@ def list_tickets(
     max_lon: Longitude | None = None,
     q: Annotated[str | None, Query(description="Title contains.")] = None,
     sort: Annotated[str | None, Query(examples=["-priority,sla_due_at"])] = None,
-) -> Page[TicketPublic]:
+) -> JSONBytes:
     """Tickets, filtered, sorted and paged (engineers see only their own)."""
     stmt = select(Ticket)
     if user.role == Role.engineer:
@@ -137,9 +138,7 @@ def list_tickets(
     )
     ordering = order_by(sort, SORTABLE, [Ticket.id])
     rows, total = page(session, rows_stmt, paging, ordering, count_stmt=stmt)
-    return Page(
-        data=svc.to_public(session, rows), count=total, limit=paging.limit, offset=paging.offset
-    )
+    return page_json(svc.public_dicts(session, rows), total, paging)
 
 
 @router.post("", response_model=TicketPublic, status_code=201)
@@ -155,13 +154,10 @@ def create_ticket(
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-def get_ticket(
-    ticket_id: int, session: SessionDep, user: CurrentUser, response: Response
-) -> TicketPublic:
+async def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> JSONBytes:
     """One ticket, with its ETag."""
     ticket = load_visible(session, ticket_id, user)
-    set_etag(response, ticket.version)
-    return svc.to_public(session, [ticket])[0]
+    return JSONBytes(svc.public_dicts(session, [ticket])[0], headers={"ETag": etag(ticket.version)})
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.models.enums import TerritoryRole
-from crm.schemas.common import Latitude, Level, Longitude, Strict
+from crm.schemas.common import Latitude, Level, Longitude, Strict, UtcDatetime
 
 
 class SkillCreate(Strict):
@@ -94,14 +94,14 @@ class ShiftCreate(Strict):
         }
     )
     day: date
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: UtcDatetime
+    end_at: UtcDatetime
     start_lat: Latitude | None = None
     start_lon: Longitude | None = None
     end_lat: Latitude | None = None
     end_lon: Longitude | None = None
-    break_earliest_at: AwareDatetime | None = None
-    break_latest_at: AwareDatetime | None = None
+    break_earliest_at: UtcDatetime | None = None
+    break_latest_at: UtcDatetime | None = None
     break_minutes: int = Field(default=0, ge=0, le=240)
 
     @model_validator(mode="after")
@@ -128,14 +128,14 @@ class ShiftUpdate(Strict):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"end_at": "2026-12-01T18:00:00+08:00"}]}
     )
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: UtcDatetime | None = None
+    end_at: UtcDatetime | None = None
     start_lat: Latitude | None = None
     start_lon: Longitude | None = None
     end_lat: Latitude | None = None
     end_lon: Longitude | None = None
-    break_earliest_at: AwareDatetime | None = None
-    break_latest_at: AwareDatetime | None = None
+    break_earliest_at: UtcDatetime | None = None
+    break_latest_at: UtcDatetime | None = None
     break_minutes: int | None = Field(default=None, ge=0, le=240)
 
 
@@ -157,8 +157,8 @@ class ShiftPublic(BaseModel):
 
 
 class AbsenceCreate(Strict):
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: UtcDatetime
+    end_at: UtcDatetime
     reason: str = Field(default="", max_length=200, examples=["annual leave"])
 
     @model_validator(mode="after")

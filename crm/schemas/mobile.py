@@ -12,10 +12,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm.models.enums import Priority, TicketStatus
-from crm.schemas.common import Latitude, Longitude, Strict
+from crm.schemas.common import Latitude, Longitude, Strict, UtcDatetime
 
 # Letters, digits and a few separators: UUIDs, ULIDs and "phone-123:45" all fit,
 # and nothing needs escaping in logs or URLs.
@@ -218,7 +218,7 @@ class MyDay(BaseModel):
 
 # --- locations -------------------------------------------------------------------
 class LocationPoint(Strict):
-    at: AwareDatetime
+    at: UtcDatetime
     lat: Latitude
     lon: Longitude
     accuracy_m: Accuracy | None = None
@@ -271,7 +271,7 @@ class LocationPublic(BaseModel):
 # --- offline sync ------------------------------------------------------------------
 class SyncItem(Strict):
     key: IdempotencyKey = Field(description="Idempotency key of this queued action.")
-    client_at: AwareDatetime = Field(description="When the engineer did it on the phone.")
+    client_at: UtcDatetime = Field(description="When the engineer did it on the phone.")
     ticket_id: int = Field(ge=1)
     action: str = Field(max_length=32, examples=["arrive"])
     payload: dict[str, Any] = Field(default_factory=dict, description="The action's body.")

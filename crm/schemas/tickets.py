@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm.models.enums import Priority, TicketStatus
-from crm.schemas.common import Latitude, Level, Longitude, Strict, Window
+from crm.schemas.common import Latitude, Level, Longitude, Strict, UtcDatetime, Window
 
 
 class RequiredSkill(Strict):
@@ -25,7 +25,7 @@ class TicketCreate(Strict):
     priority: Priority = Priority.normal
     required_skills: list[RequiredSkill] = Field(default_factory=list)
     windows: list[Window] = Field(default_factory=list, max_length=10)
-    sla_due_at: AwareDatetime | None = None
+    sla_due_at: UtcDatetime | None = None
 
 
 class TicketUpdate(Strict):
@@ -47,7 +47,7 @@ class TicketUpdate(Strict):
     priority: Priority | None = None
     required_skills: list[RequiredSkill] | None = None
     windows: list[Window] | None = Field(default=None, max_length=10)
-    sla_due_at: AwareDatetime | None = None
+    sla_due_at: UtcDatetime | None = None
     site_id: int | None = None
 
 

@@ -215,3 +215,49 @@ def test_list_filters(client: TestClient, engine: Engine) -> None:
     assert data["count"] == 3 and len(data["data"]) == 1
     past_the_end = client.get("/tickets?offset=10", headers=h).json()
     assert past_the_end["count"] == 3 and past_the_end["data"] == []
+
+
+def test_read_paths_serialise_exactly_like_the_model(client: TestClient, engine: Engine) -> None:
+    """The list and the single read write their JSON straight from rows (no model per
+    ticket); every field, value format and key order must match the model's JSON."""
+    from crm.schemas.common import Page
+    from crm.schemas.tickets import TicketPublic
+
+    h, c, s = _setup(client, engine)
+    f.skill(client, h, "hvac")
+    f.skill(client, h, "gas")
+    created = [
+        client.post(
+            "/tickets",
+            headers=h,
+            json={
+                "customer_id": c["id"],
+                "site_id": s["id"],
+                "title": "Boiler",
+                "duration_min": 90,
+                "priority": "urgent",
+                "required_skills": [{"code": "hvac", "min_level": 2}, {"code": "gas"}],
+                "windows": [{"start": f.at(14), "end": f.at(16, 30)}],
+                "sla_due_at": "2030-01-02T03:04:05.123456+08:00",
+            },
+        ),
+        client.post(
+            "/tickets",
+            headers=h,
+            json={"customer_id": c["id"], "site_id": s["id"], "title": "Plain", "duration_min": 30},
+        ),
+    ]
+    for resp in created:
+        assert resp.status_code == 201, resp.text
+        one = client.get(f"/tickets/{resp.json()['id']}", headers=h)
+        # Same bytes as the model-built answer of the create (key order included).
+        assert one.content == resp.content, (one.content, resp.content)
+        assert one.headers["etag"] == resp.headers["etag"]
+        model = TicketPublic.model_validate_json(one.content)
+        assert one.content == model.model_dump_json().encode()
+    listed = client.get("/tickets?sort=id", headers=h)
+    assert listed.headers["content-type"] == "application/json"
+    page = Page[TicketPublic].model_validate_json(listed.content)
+    assert listed.content == page.model_dump_json().encode()
+    assert [t.id for t in page.data] == [r.json()["id"] for r in created]
+    assert page.data[0].sla_due_at is not None and page.data[0].sla_due_at.microsecond == 123456

@@ -1,0 +1,151 @@
+"""`fieldroute serve --workers N`: N processes, each with its own socket on the
+port (SO_REUSEPORT), replaced when one dies, all stopped by one SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.serving import reuse_port_supported
+
+pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="needs SO_REUSEPORT")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        if cols[3] == "0A" and int(cols[1].split(":")[1], 16) == port:  # 0A: LISTEN
+            inodes.add(cols[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_workers_share_the_port_are_replaced_and_stop_together(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "serve.db"
+    shutil.copy(sqlite_template, db)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FIELDROUTE_DATABASE_URL": f"sqlite:///{db}",
+        "FIELDROUTE_VAR_DIR": str(tmp_path / "var"),
+        "FIELDROUTE_SECRET_KEY": "serve-test-secret-serve-test-secret",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: len(_children(proc.pid)) == 2 and _healthy(base), "two workers")
+        workers = _children(proc.pid)
+        # Each worker listens on a socket of its own (the kernel balances between
+        # them); with one shared socket both would hold the same inode.
+        listening = _listening_inodes(port)
+        per_worker = [(_socket_inodes(w) & listening) for w in workers]
+        assert all(len(s) == 1 for s in per_worker), per_worker
+        assert per_worker[0] != per_worker[1]
+
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        _until(
+            lambda: len(_children(proc.pid) - workers) == 1 and _healthy(base),
+            "a replacement worker",
+        )
+        assert victim not in _children(proc.pid)
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        assert _children(proc.pid) == set()
+        assert not _healthy(base)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_worker_that_cannot_start_stops_the_server() -> None:
+    """A fault at start-up would repeat on every restart: stop, exit code 1."""
+    from api.serving import serve_workers
+
+    started = time.monotonic()
+    assert serve_workers("tests.no_such_module:app", "127.0.0.1", _free_port(), 2) == 1
+    assert time.monotonic() - started < 60
+
+
+def test_an_outdated_schema_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "FIELDROUTE_VAR_DIR": str(tmp_path / "var"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(_free_port()), "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "schema" in (done.stdout + done.stderr).lower()
