@@ -68,12 +68,32 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
         yield
 
 
+class _WriteSession(Session):
+    """A request's unit of work: a writer until it commits, then a reader.
+
+    What a handler reads after its commit (to build the answer) needs no
+    write lock; on SQLite a writer's BEGIN takes it, and another turn at it
+    would double a write's queueing. A handler writes once and commits once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(writer(engine), expire_on_commit=False)
+        self._reader = engine
+
+    def commit(self) -> None:
+        super().commit()
+        self.bind = self._reader
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; writes (non-GET) start as SQLite writers."""
     engine = request.app.state.engine
-    bind = engine if request.method in SAFE_METHODS else writer(engine)
-    with Session(bind, expire_on_commit=False) as session:
-        yield session
+    if request.method in SAFE_METHODS:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    else:
+        with _WriteSession(engine) as session:
+            yield session
 
 
 def fences(request: Request) -> FenceCache:

@@ -1,12 +1,16 @@
 """Database engine, sessions and the schema-version gate.
 
 SQLite is the embedded default: WAL mode so readers never block the writer,
-foreign keys on (SQLite leaves them off), and a busy timeout so concurrent
-writers queue instead of failing. PostgreSQL needs nothing special.
+foreign keys on (SQLite leaves them off), writers queued on a file lock (see
+WriteGate) with SQLite's busy timeout behind it for any writer that does not
+come through here. PostgreSQL needs nothing special.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +44,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("max_overflow", 40)
         engine = sa.create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        gate = WriteGate(Path(f"{path}.write-lock")) if path and path != ":memory:" else None
+        event.listen(engine, "begin", functools.partial(_sqlite_begin, gate))
+        if gate is not None:
+            event.listen(engine.pool, "checkin", gate.on_checkin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -60,7 +67,40 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: sa.Connection) -> None:
+class WriteGate:
+    """SQLite writers take turns on a file lock before BEGIN IMMEDIATE.
+
+    SQLite's own wait for its write lock is a sleep-and-retry (1, 2, 5, 10 …
+    100 ms): under a burst of writes from two server processes a writer could
+    sleep 100 ms while the lock sat free, and newcomers overtook it (measured:
+    lock wait p50 1 ms, p95 104 ms, max 1.7 s). A blocked ``flock`` is woken by
+    the kernel the moment the holder lets go, in every process that uses the
+    database through this module. The lock is let go when the connection goes
+    back to the pool, which a session does as it commits or rolls back.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def acquire(self, record: Any) -> None:
+        if "write_gate_fd" in record.info:
+            return  # this connection already holds it (a second BEGIN before checkin)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        record.info["write_gate_fd"] = fd
+
+    def on_checkin(self, _dbapi_conn: Any, record: Any) -> None:
+        fd = record.info.pop("write_gate_fd", None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _sqlite_begin(gate: WriteGate | None, conn: sa.Connection) -> None:
     """Writers take SQLite's write lock up front (BEGIN IMMEDIATE).
 
     A deferred transaction that reads and then writes cannot upgrade its lock
@@ -69,6 +109,8 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     makes them queue on the busy timeout instead; readers stay concurrent.
     """
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    if immediate and gate is not None:
+        gate.acquire(conn.connection._connection_record)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime
-from sqlmodel import col, select
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import (
     CurrentUser,
     IfMatchDep,
-    PagingDep,
+    Paging,
     SessionDep,
     SettingsDep,
     Staff,
@@ -22,7 +21,7 @@ from api.deps import (
     etag,
     set_etag,
 )
-from api.listing import JSONBytes, order_by, page, page_json
+from api.listing import JSONBytes, order_by, page_json
 from crm.errors import NotFound
 from crm.models import Priority, Role, Site, Ticket, TicketStatus, User
 from crm.schemas.common import Latitude, Longitude, Page
@@ -40,13 +39,11 @@ from crm.services.tickets import CheckinPolicy
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
+_T: sa.Table = Ticket.__table__  # type: ignore[attr-defined]
+_S: sa.Table = Site.__table__  # type: ignore[attr-defined]
 SORTABLE = {
-    "id": Ticket.id,
-    "created_at": Ticket.created_at,
-    "sla_due_at": Ticket.sla_due_at,
-    "planned_start": Ticket.planned_start,
-    "priority": Ticket.priority,
-    "status": Ticket.status,
+    name: _T.c[name]
+    for name in ("id", "created_at", "sla_due_at", "planned_start", "priority", "status")
 }
 
 
@@ -62,83 +59,95 @@ def load_visible(session: SessionDep, ticket_id: int, user: User) -> Ticket:
     return ticket
 
 
+class TicketFilters(BaseModel):
+    """The list's query parameters, validated as one model.
+
+    One pydantic-core call instead of twenty-odd parameter validations in
+    FastAPI's Python loop: that loop was a sixth of a list request's time.
+    """
+
+    status: list[TicketStatus] | None = None
+    priority: list[Priority] | None = None
+    engineer_id: int | None = None
+    customer_id: int | None = None
+    site_id: int | None = None
+    territory_id: int | None = None
+    flag: Flag | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+    planned_from: AwareDatetime | None = None
+    planned_to: AwareDatetime | None = None
+    sla_before: AwareDatetime | None = None
+    min_lat: Latitude | None = None
+    min_lon: Longitude | None = None
+    max_lat: Latitude | None = None
+    max_lon: Longitude | None = None
+    q: str | None = Field(default=None, description="Title contains.")
+    sort: str | None = Field(default=None, examples=["-priority,sla_due_at"])
+    limit: int = Field(default=50, ge=1, le=500, description="Page size.")
+    offset: int = Field(default=0, ge=0, description="Rows to skip.")
+
+
 @router.get("", response_model=Page[TicketPublic])
 async def list_tickets(
     session: SessionDep,
     user: CurrentUser,
-    paging: PagingDep,
-    status: Annotated[list[TicketStatus] | None, Query()] = None,
-    priority: Annotated[list[Priority] | None, Query()] = None,
-    engineer_id: int | None = None,
-    customer_id: int | None = None,
-    site_id: int | None = None,
-    territory_id: int | None = None,
-    flag: Flag | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
-    planned_from: AwareDatetime | None = None,
-    planned_to: AwareDatetime | None = None,
-    sla_before: AwareDatetime | None = None,
-    min_lat: Latitude | None = None,
-    min_lon: Longitude | None = None,
-    max_lat: Latitude | None = None,
-    max_lon: Longitude | None = None,
-    q: Annotated[str | None, Query(description="Title contains.")] = None,
-    sort: Annotated[str | None, Query(examples=["-priority,sla_due_at"])] = None,
+    filters: Annotated[TicketFilters, Query()],
 ) -> JSONBytes:
     """Tickets, filtered, sorted and paged (engineers see only their own)."""
-    stmt = select(Ticket)
+    # The hot list runs as Core statements on the session's connection: the
+    # ORM's layers cost more than SQLite's work for a page of 50.
+    f = filters
+    where: list[Any] = []
     if user.role == Role.engineer:
-        stmt = stmt.where(Ticket.engineer_id == user.engineer_id)
-    if status:
-        stmt = stmt.where(col(Ticket.status).in_(status))
-    if priority:
-        stmt = stmt.where(col(Ticket.priority).in_(priority))
+        where.append(_T.c.engineer_id == user.engineer_id)
+    if f.status:
+        where.append(_T.c.status.in_(f.status))
+    if f.priority:
+        where.append(_T.c.priority.in_(f.priority))
     for column, value in (
-        (Ticket.engineer_id, engineer_id),
-        (Ticket.customer_id, customer_id),
-        (Ticket.site_id, site_id),
+        (_T.c.engineer_id, f.engineer_id),
+        (_T.c.customer_id, f.customer_id),
+        (_T.c.site_id, f.site_id),
     ):
         if value is not None:
-            stmt = stmt.where(column == value)
-    if flag is Flag.checkin_far:
-        stmt = stmt.where(col(Ticket.checkin_far).is_(True))
-    ranges: list[tuple[object, datetime | None, datetime | None]] = [
-        (Ticket.created_at, created_from, created_to),
-        (Ticket.planned_start, planned_from, planned_to),
-    ]
-    for column, lo, hi in ranges:
+            where.append(column == value)
+    if f.flag is Flag.checkin_far:
+        where.append(_T.c.checkin_far.is_(True))
+    for column, lo, hi in (
+        (_T.c.created_at, f.created_from, f.created_to),
+        (_T.c.planned_start, f.planned_from, f.planned_to),
+        (_T.c.sla_due_at, None, f.sla_before),
+    ):
         if lo is not None:
-            stmt = stmt.where(column >= lo)  # type: ignore[operator]
+            where.append(column >= lo)
         if hi is not None:
-            stmt = stmt.where(column < hi)  # type: ignore[operator]
-    if sla_before is not None:
-        stmt = stmt.where(col(Ticket.sla_due_at) < sla_before)
-    if q:
-        stmt = stmt.where(col(Ticket.title).ilike(f"%{q}%"))
-    box = (min_lat, min_lon, max_lat, max_lon)
-    if territory_id is not None or any(v is not None for v in box):
-        sites = select(Site.id)
-        if territory_id is not None:
-            sites = sites.where(Site.territory_id == territory_id)
-        if min_lat is not None:
-            sites = sites.where(Site.lat >= min_lat)
-        if max_lat is not None:
-            sites = sites.where(Site.lat <= max_lat)
-        if min_lon is not None:
-            sites = sites.where(Site.lon >= min_lon)
-        if max_lon is not None:
-            sites = sites.where(Site.lon <= max_lon)
-        stmt = stmt.where(col(Ticket.site_id).in_(sites))
-    # The hot list: plain rows (no ORM objects) with the site's territory joined in;
-    # the count runs on the filters alone, from the index.
-    rows_stmt = stmt.join(Site, col(Site.id) == Ticket.site_id).with_only_columns(
-        *Ticket.__table__.columns,  # type: ignore[attr-defined]
-        col(Site.territory_id).label("territory_id"),
-    )
-    ordering = order_by(sort, SORTABLE, [Ticket.id])
-    rows, total = page(session, rows_stmt, paging, ordering, count_stmt=stmt)
-    return page_json(svc.public_dicts(session, rows), total, paging)
+            where.append(column < hi)
+    if f.q:
+        where.append(_T.c.title.ilike(f"%{f.q}%"))
+    box = (f.min_lat, f.min_lon, f.max_lat, f.max_lon)
+    if f.territory_id is not None or any(v is not None for v in box):
+        sites = sa.select(_S.c.id)
+        if f.territory_id is not None:
+            sites = sites.where(_S.c.territory_id == f.territory_id)
+        for column, lo, hi in ((_S.c.lat, f.min_lat, f.max_lat), (_S.c.lon, f.min_lon, f.max_lon)):
+            if lo is not None:
+                sites = sites.where(column >= lo)
+            if hi is not None:
+                sites = sites.where(column <= hi)
+        where.append(_T.c.site_id.in_(sites))
+    conn = session.connection()
+    # The count runs on the filters alone, from the index.
+    total = conn.execute(sa.select(sa.func.count()).select_from(_T).where(*where)).scalar_one()
+    rows = conn.execute(
+        sa.select(*_T.c, _S.c.territory_id)
+        .join_from(_T, _S, _S.c.id == _T.c.site_id)
+        .where(*where)
+        .order_by(*order_by(f.sort, SORTABLE, [_T.c.id]))
+        .limit(f.limit)
+        .offset(f.offset)
+    ).all()
+    return page_json(svc.public_dicts(session, rows), total, Paging(f.limit, f.offset))
 
 
 @router.post("", response_model=TicketPublic, status_code=201)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from geopy.distance import geodesic
 from sqlmodel import Session, col, delete, select
 
@@ -333,24 +334,27 @@ def public_dicts(session: Session, tickets: Sequence[Any]) -> list[dict[str, Any
     windows: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     territory: dict[int, int | None] = {}
     if ids:
-        for tid, code, level in session.exec(
-            select(TicketSkill.ticket_id, Skill.code, TicketSkill.min_level)
-            .join(Skill, Skill.id == TicketSkill.skill_id)
-            .where(col(TicketSkill.ticket_id).in_(ids))
-            .order_by(Skill.code)
+        conn = session.connection()
+        ts, sk, tw = (m.__table__ for m in (TicketSkill, Skill, TicketWindow))  # type: ignore[attr-defined]
+        for tid, code, level in conn.execute(
+            sa.select(ts.c.ticket_id, sk.c.code, ts.c.min_level)
+            .join_from(ts, sk, sk.c.id == ts.c.skill_id)
+            .where(ts.c.ticket_id.in_(ids))
+            .order_by(sk.c.code)
         ):
             skills[tid].append({"code": code, "min_level": level})
-        for tid, start, end in session.exec(
-            select(TicketWindow.ticket_id, TicketWindow.start_at, TicketWindow.end_at)
-            .where(col(TicketWindow.ticket_id).in_(ids))
-            .order_by(TicketWindow.start_at)
+        for tid, start, end in conn.execute(
+            sa.select(tw.c.ticket_id, tw.c.start_at, tw.c.end_at)
+            .where(tw.c.ticket_id.in_(ids))
+            .order_by(tw.c.start_at)
         ):
             windows[tid].append({"start": start, "end": end})
         if not carried:
+            st = Site.__table__  # type: ignore[attr-defined]
             site_ids = sorted({t.site_id for t in tickets})
             territory = dict(
-                session.exec(
-                    select(Site.id, Site.territory_id).where(col(Site.id).in_(site_ids))
+                conn.execute(
+                    sa.select(st.c.id, st.c.territory_id).where(st.c.id.in_(site_ids))
                 ).all()
             )
     out = []
