@@ -6,9 +6,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlmodel import Session
 
 from api.deps import (
     CurrentUser,
@@ -19,7 +20,6 @@ from api.deps import (
     Staff,
     actor_of,
     etag,
-    set_etag,
 )
 from api.listing import JSONBytes, order_by, page_json
 from crm.errors import NotFound
@@ -49,6 +49,14 @@ SORTABLE = {
 
 class Flag(StrEnum):
     checkin_far = "checkin_far"
+
+
+def _ticket_answer(
+    session: Session, ticket: Ticket, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONBytes:
+    """A ticket as TicketPublic JSON with its ETag (serialised once, in pydantic-core)."""
+    body = svc.public_dicts(session, [ticket])[0]
+    return JSONBytes(body, status, {"ETag": etag(ticket.version), **(headers or {})})
 
 
 def load_visible(session: SessionDep, ticket_id: int, user: User) -> Ticket:
@@ -151,22 +159,17 @@ async def list_tickets(
 
 
 @router.post("", response_model=TicketPublic, status_code=201)
-def create_ticket(
-    data: TicketCreate, session: SessionDep, user: Staff, response: Response
-) -> TicketPublic:
+def create_ticket(data: TicketCreate, session: SessionDep, user: Staff) -> JSONBytes:
     """Open a ticket (status new)."""
     ticket = svc.create_ticket(session, data=data, actor=actor_of(user))
     session.commit()
-    set_etag(response, ticket.version)
-    response.headers["Location"] = f"/tickets/{ticket.id}"
-    return svc.to_public(session, [ticket])[0]
+    return _ticket_answer(session, ticket, 201, {"Location": f"/tickets/{ticket.id}"})
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
 async def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> JSONBytes:
     """One ticket, with its ETag."""
-    ticket = load_visible(session, ticket_id, user)
-    return JSONBytes(svc.public_dicts(session, [ticket])[0], headers={"ETag": etag(ticket.version)})
+    return _ticket_answer(session, load_visible(session, ticket_id, user))
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic)
@@ -176,15 +179,13 @@ def update_ticket(
     session: SessionDep,
     user: Staff,
     version: IfMatchDep,
-    response: Response,
-) -> TicketPublic:
+) -> JSONBytes:
     """Edit a ticket's details (status changes go through /transitions); needs If-Match."""
     ticket = svc.update_ticket(
         session, ticket_id=ticket_id, data=data, expected_version=version, actor=actor_of(user)
     )
     session.commit()
-    set_etag(response, ticket.version)
-    return svc.to_public(session, [ticket])[0]
+    return _ticket_answer(session, ticket)
 
 
 @router.get("/{ticket_id}/events", response_model=list[TicketEventPublic])
@@ -247,8 +248,7 @@ def transition(
     user: CurrentUser,
     settings: SettingsDep,
     version: IfMatchDep,
-    response: Response,
-) -> TicketPublic:
+) -> JSONBytes:
     """Move a ticket along its status machine; 409 lists the allowed moves."""
     ticket = svc.transition(
         session,
@@ -260,5 +260,4 @@ def transition(
         checkin=CheckinPolicy(settings.checkin_radius_m, settings.checkin_accuracy_cap_m),
     )
     session.commit()
-    set_etag(response, ticket.version)
-    return svc.to_public(session, [ticket])[0]
+    return _ticket_answer(session, ticket)

@@ -77,3 +77,21 @@ def test_disabled_user_token_stops_working(client: TestClient, engine: Engine) -
     )
     assert r.status_code == 200
     assert client.get("/customers", headers=h).status_code == 401
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    """Verified tokens are remembered for speed, but never past their expiry."""
+    import time
+
+    from api import security
+
+    secret = "remember-test-secret-remember-test"
+    token = security.issue_token(
+        user_id=7, role="engineer", secret=secret, ttl=timedelta(seconds=1)
+    )
+    claims = security.read_token(token, secret)
+    assert claims is not None and claims["sub"] == "7"
+    assert security.read_token(token, secret) is claims  # remembered
+    assert security.read_token(token, "another-secret-another-secret-xx") is None
+    time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+    assert security.read_token(token, secret) is None
