@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api import problems
-from api.deps import WRITERS_IN_FLIGHT, AccountCache, write_turn
+from api.deps import WRITERS_IN_FLIGHT, AccountCache
 from api.routers import ALL_ROUTERS
 from crm.db import check_schema, make_engine
 from crm.geocoding import make_geocoder
@@ -42,9 +42,6 @@ def create_app(
     if verify_schema:
         check_schema(engine)
     app = FastAPI(
-        # Global dependencies run first: a write waits for its turn before it
-        # takes a session (scope="function": the turn ends with the handler).
-        dependencies=[Depends(write_turn, scope="function")],
         title="fieldroute",
         version="0.1.0",
         description=DESCRIPTION,

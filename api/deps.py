@@ -42,29 +42,8 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-# SQLite writers in flight at once, per process (see write_turn).
+# SQLite writers in flight at once, per process (see get_session).
 WRITERS_IN_FLIGHT = 1
-
-
-async def write_turn(request: Request) -> AsyncIterator[None]:
-    """Let one write per process at a time reach SQLite; queue the rest, no timeout.
-
-    SQLite has one write lock. Writers from all processes queue for it on a
-    file lock (crm.db.WriteGate); within a process they queue here, on an
-    asyncio semaphore that holds no thread and has no deadline, so a burst of
-    hundreds of writes never piles threads into the wait. One in flight per
-    process is best once the file lock wakes waiters at once: measured with
-    bench/api_load.py (creates, 2 workers), 1 in flight 544 rps (p95 132 ms),
-    2 in flight 451, 8 in flight 366 — extra writers only compete for the GIL
-    with the one holding the lock. PostgreSQL locks rows, so writers there
-    are not held back. Installed app-wide; reads pass straight.
-    """
-    gate: asyncio.Semaphore | None = request.app.state.write_gate
-    if gate is None or request.method in SAFE_METHODS:
-        yield
-        return
-    async with gate:
-        yield
 
 
 class _WriteSession(Session):
@@ -85,12 +64,30 @@ class _WriteSession(Session):
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request; writes (non-GET) start as SQLite writers."""
+    """A session per request; a write's starts as an SQLite writer, in its turn.
+
+    SQLite has one write lock. Writers from all processes queue for it on a
+    file lock (crm.db.WriteGate); within a process they first queue here, on
+    an asyncio semaphore that holds no thread and has no deadline, so a burst
+    of hundreds of writes never piles threads into the wait. One in flight per
+    process is best once the file lock wakes waiters at once: measured with
+    bench/api_load.py (creates, 2 workers), 1 in flight 544 rps (p95 132 ms),
+    2 in flight 451, 8 in flight 366 — extra writers only compete for the GIL
+    with the one holding the lock. PostgreSQL locks rows: no turn there. (The
+    turn lives here rather than in an app-wide dependency: each dependency
+    that yields costs every request, reads too, a measurable slice.)
+    """
     engine = request.app.state.engine
     if request.method in SAFE_METHODS:
         with Session(engine, expire_on_commit=False) as session:
             yield session
-    else:
+        return
+    gate: asyncio.Semaphore | None = request.app.state.write_gate
+    if gate is None:
+        with _WriteSession(engine) as session:
+            yield session
+        return
+    async with gate:
         with _WriteSession(engine) as session:
             yield session
 

@@ -88,7 +88,7 @@ KeyHeader = Annotated[
 
 # --- unit of work -------------------------------------------------------------------
 def _post(path: str, **kwargs: Any) -> Any:
-    """``router.post`` for a mobile write (queued by the app-wide ``write_turn``)."""
+    """``router.post`` for a mobile write (its session waits for its write turn)."""
     return router.post(path, **kwargs)
 
 
