@@ -9,21 +9,23 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.security import read_token
-from crm.db import writer
+from crm.db import WriteGate, gate_of, writer, writer_holding_gate
 from crm.errors import NotFound
 from crm.models import Role, User
 from crm.services.common import ANY_VERSION, Actor
 from crm.services.territories import FenceCache
 from crm.settings import Settings
 
+T = TypeVar("T")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 SESSION_COOKIE = "fieldroute_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,19 +54,56 @@ class _WriteSession(Session):
     What a handler reads after its commit (to build the answer) needs no
     write lock; on SQLite a writer's BEGIN takes it, and another turn at it
     would double a write's queueing. A handler writes once and commits once.
+    ``on_done`` hands the write turn on as soon as the write transaction ends
+    (commit or rollback), not after the answer is built and sent. After a
+    rollback the session is an ordinary writer again, which takes the gate
+    for itself should the handler write once more.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(writer(engine), expire_on_commit=False)
+    def __init__(
+        self,
+        engine: Engine,
+        bind: Engine | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(bind or writer(engine), expire_on_commit=False)
         self._reader = engine
+        self._on_done = on_done
+        self.holds_gate = bind is not None
+
+    def _done(self, then: Engine) -> None:
+        self.bind = then
+        self.holds_gate = False
+        if self._on_done is not None:
+            self._on_done()
 
     def commit(self) -> None:
         super().commit()
-        self.bind = self._reader
+        self._done(self._reader)
+
+    def rollback(self) -> None:
+        super().rollback()
+        self._done(writer(self._reader))
+
+
+async def _take_gate(gate: WriteGate) -> int:
+    """The file gate without blocking the event loop (a thread waits when it is busy)."""
+    fd = gate.try_take()
+    if fd is not None:
+        return fd
+    waiting = asyncio.get_running_loop().run_in_executor(None, gate.take)
+    try:
+        return await asyncio.shield(waiting)
+    except asyncio.CancelledError:
+        # The client went away; the thread still gets the gate: give it straight back.
+        waiting.add_done_callback(
+            lambda f: None if f.cancelled() or f.exception() else gate.give_back(f.result())
+        )
+        raise
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request; a write's starts as an SQLite writer, in its turn.
+    """A session per request; a write's holds SQLite's write gate, in its turn.
 
     SQLite has one write lock. Writers from all processes queue for it on a
     file lock (crm.db.WriteGate); within a process they first queue here, on
@@ -73,23 +112,56 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     process is best once the file lock wakes waiters at once: measured with
     bench/api_load.py (creates, 2 workers), 1 in flight 544 rps (p95 132 ms),
     2 in flight 451, 8 in flight 366 — extra writers only compete for the GIL
-    with the one holding the lock. PostgreSQL locks rows: no turn there. (The
-    turn lives here rather than in an app-wide dependency: each dependency
-    that yields costs every request, reads too, a measurable slice.)
+    with the one holding the lock. The request takes the file lock here,
+    before its handler runs, so nothing in the handler waits for SQLite: the
+    hot writes run on the event loop (see ``unit_of_work``). PostgreSQL locks
+    rows: no turn there. (The turn lives here rather than in an app-wide
+    dependency: each dependency that yields costs every request a slice.)
     """
     engine = request.app.state.engine
     if request.method in SAFE_METHODS:
         with Session(engine, expire_on_commit=False) as session:
             yield session
         return
-    gate: asyncio.Semaphore | None = request.app.state.write_gate
-    if gate is None:
+    turn: asyncio.Semaphore | None = request.app.state.write_gate
+    gate = gate_of(engine)
+    if turn is None or gate is None:
         with _WriteSession(engine) as session:
             yield session
         return
-    async with gate:
-        with _WriteSession(engine) as session:
+    await turn.acquire()
+    try:
+        fd = await _take_gate(gate)
+    except BaseException:
+        turn.release()
+        raise
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    once = threading.Lock()
+
+    def let_go() -> None:  # at commit (on the loop or a handler's thread), or at the end
+        if once.acquire(blocking=False):
+            gate.give_back(fd)
+            if threading.get_ident() == loop_thread:
+                turn.release()
+            else:
+                loop.call_soon_threadsafe(turn.release)
+
+    try:
+        with _WriteSession(engine, writer_holding_gate(engine), let_go) as session:
             yield session
+    finally:
+        let_go()
+
+
+async def unit_of_work(session: Session, work: Callable[[], T]) -> T:
+    """Run a write handler's body: on the event loop when its session holds
+    SQLite's write gate (nothing in it can wait, and a few milliseconds of work
+    skip two thread hand-overs), in the thread pool otherwise (PostgreSQL waits
+    on the network and on row locks)."""
+    if getattr(session, "holds_gate", False):
+        return work()
+    return await run_in_threadpool(work)
 
 
 def fences(request: Request) -> FenceCache:

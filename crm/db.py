@@ -48,6 +48,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", functools.partial(_sqlite_begin, gate))
         if gate is not None:
             event.listen(engine.pool, "checkin", gate.on_checkin)
+        engine._fieldroute_gate = gate  # type: ignore[attr-defined]
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -82,22 +83,48 @@ class WriteGate:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def acquire(self, record: Any) -> None:
-        if "write_gate_fd" in record.info:
-            return  # this connection already holds it (a second BEGIN before checkin)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+    def take(self) -> int:
+        """Hold the gate, waiting as long as it takes; the descriptor, for ``give_back``."""
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
             os.close(fd)
             raise
-        record.info["write_gate_fd"] = fd
+        return fd
+
+    def try_take(self) -> int | None:
+        """Hold the gate if it is free now; None if not."""
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @staticmethod
+    def give_back(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def acquire(self, record: Any) -> None:
+        if "write_gate_fd" in record.info:
+            return  # this connection already holds it (a second BEGIN before checkin)
+        record.info["write_gate_fd"] = self.take()
 
     def on_checkin(self, _dbapi_conn: Any, record: Any) -> None:
         fd = record.info.pop("write_gate_fd", None)
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            self.give_back(fd)
+
+
+def gate_of(engine: Engine) -> WriteGate | None:
+    """The engine's write gate (SQLite files only)."""
+    return getattr(engine, "_fieldroute_gate", None)
 
 
 def _sqlite_begin(gate: WriteGate | None, conn: sa.Connection) -> None:
@@ -108,8 +135,9 @@ def _sqlite_begin(gate: WriteGate | None, conn: sa.Connection) -> None:
     "database is locked", busy timeout or not. Starting writers IMMEDIATE
     makes them queue on the busy timeout instead; readers stay concurrent.
     """
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    if immediate and gate is not None:
+    options = conn.get_execution_options()
+    immediate = options.get("sqlite_immediate", False)
+    if immediate and gate is not None and not options.get("gate_held", False):
         gate.acquire(conn.connection._connection_record)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -121,6 +149,15 @@ def writer(engine: Engine) -> Engine:
     if found is None:
         found = engine.execution_options(sqlite_immediate=True)
         engine._fieldroute_writer = found  # type: ignore[attr-defined]
+    return found
+
+
+def writer_holding_gate(engine: Engine) -> Engine:
+    """A writer for a caller that took the engine's gate itself (see api.deps)."""
+    found: Engine | None = getattr(engine, "_fieldroute_gated_writer", None)
+    if found is None:
+        found = engine.execution_options(sqlite_immediate=True, gate_held=True)
+        engine._fieldroute_gated_writer = found  # type: ignore[attr-defined]
     return found
 
 

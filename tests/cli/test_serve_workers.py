@@ -100,11 +100,16 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
     try:
         _until(lambda: len(_children(proc.pid)) == 2 and _healthy(base), "two workers")
         workers = _children(proc.pid)
+
+        def each_listening() -> list[set[str]]:
+            listening = _listening_inodes(port)
+            return [(_socket_inodes(w) & listening) for w in workers]
+
         # Each worker listens on a socket of its own (the kernel balances between
-        # them); with one shared socket both would hold the same inode.
-        listening = _listening_inodes(port)
-        per_worker = [(_socket_inodes(w) & listening) for w in workers]
-        assert all(len(s) == 1 for s in per_worker), per_worker
+        # them); with one shared socket both would hold the same inode. (One may
+        # answer before the other has bound: wait for both.)
+        _until(lambda: all(len(s) == 1 for s in each_listening()), "both workers listening")
+        per_worker = each_listening()
         assert per_worker[0] != per_worker[1]
 
         victim = min(workers)
