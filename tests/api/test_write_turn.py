@@ -11,15 +11,30 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from crm.db import gate_of
+from crm.db import WriteGate, gate_of
 from crm.models import Role
 from tests import factories as f
 
 
-def test_a_waiting_write_does_not_hold_up_reads(client: TestClient, engine: Engine) -> None:
-    gate = gate_of(engine)
-    if gate is None:
+@pytest.fixture
+def gate(engine: Engine) -> WriteGate:
+    found = gate_of(engine)
+    if found is None:
         pytest.skip("the write gate is SQLite's")
+    return found
+
+
+def _gate_is_free(gate: WriteGate) -> bool:
+    fd = gate.try_take()
+    if fd is None:
+        return False
+    gate.give_back(fd)
+    return True
+
+
+def test_a_waiting_write_does_not_hold_up_reads(
+    client: TestClient, engine: Engine, gate: WriteGate
+) -> None:
     h = f.headers_for(client, engine, Role.dispatcher)
     c = f.customer(client, h)
     s = f.site(client, h, c["id"])
@@ -45,20 +60,14 @@ def test_a_waiting_write_does_not_hold_up_reads(client: TestClient, engine: Engi
         gate.give_back(fd)
     writer.join(30)
     assert result["response"].status_code == 201, result["response"].text
-    # The gate is free again once the request has committed.
-    again = gate.try_take()
-    assert again is not None
-    gate.give_back(again)
+    assert _gate_is_free(gate)  # again, once the request has committed
 
 
-def test_a_failed_write_lets_go_of_the_gate(client: TestClient, engine: Engine) -> None:
-    gate = gate_of(engine)
-    if gate is None:
-        pytest.skip("the write gate is SQLite's")
+def test_a_failed_write_lets_go_of_the_gate(
+    client: TestClient, engine: Engine, gate: WriteGate
+) -> None:
     h = f.headers_for(client, engine, Role.dispatcher)
     c = f.customer(client, h)
     bad = {"customer_id": c["id"], "site_id": 999_999, "title": "No site", "duration_min": 30}
     assert client.post("/tickets", headers=h, json=bad).status_code == 404
-    free = gate.try_take()
-    assert free is not None
-    gate.give_back(free)
+    assert _gate_is_free(gate)
