@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from crm.models.enums import Priority, TicketStatus
 from crm.schemas.common import Latitude, Level, Longitude, Strict, UtcDatetime, Window
@@ -100,3 +101,36 @@ class TicketEventPublic(BaseModel):
     lon: float | None
     accuracy_m: float | None
     distance_m: float | None
+
+
+class Flag(StrEnum):
+    checkin_far = "checkin_far"
+
+
+class TicketFilters(BaseModel):
+    """The list's query parameters, validated as one model.
+
+    One pydantic-core call instead of twenty-odd parameter validations in
+    FastAPI's Python loop: that loop was a sixth of a list request's time.
+    """
+
+    status: list[TicketStatus] | None = None
+    priority: list[Priority] | None = None
+    engineer_id: int | None = None
+    customer_id: int | None = None
+    site_id: int | None = None
+    territory_id: int | None = None
+    flag: Flag | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+    planned_from: AwareDatetime | None = None
+    planned_to: AwareDatetime | None = None
+    sla_before: AwareDatetime | None = None
+    min_lat: Latitude | None = None
+    min_lon: Longitude | None = None
+    max_lat: Latitude | None = None
+    max_lon: Longitude | None = None
+    q: str | None = Field(default=None, description="Title contains.")
+    sort: str | None = Field(default=None, examples=["-priority,sla_due_at"])
+    limit: int = Field(default=50, ge=1, le=500, description="Page size.")
+    offset: int = Field(default=0, ge=0, description="Rows to skip.")

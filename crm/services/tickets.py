@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from geopy.distance import geodesic
 from sqlmodel import Session, col, delete, select
 
@@ -18,7 +17,6 @@ from crm.models import (
     Customer,
     Engineer,
     Site,
-    Skill,
     Ticket,
     TicketEvent,
     TicketSkill,
@@ -33,6 +31,7 @@ from crm.schemas.tickets import (
     TicketUpdate,
     TransitionRequest,
 )
+from crm.services import ticket_reads as reads
 from crm.services.common import Actor, apply_changes, flush_versioned, get_or_404, require_version
 from crm.services.engineers import skill_ids_by_code
 from crm.status import allowed_from
@@ -329,39 +328,11 @@ def events(session: Session, ticket_id: int) -> Sequence[TicketEvent]:
     ).all()
 
 
-def public_dicts(session: Session, tickets: Sequence[Any]) -> list[dict[str, Any]]:
-    """Tickets (ORM objects or list-query rows) as plain dicts shaped like TicketPublic.
-
-    The read paths hand these straight to ``pydantic_core.to_json``: building a
-    model per ticket and having FastAPI re-validate the page cost more than the
-    queries did. Skills, windows and territories are batch-loaded: three
-    queries per page, not 3N. Stored rows passed validation on the way in.
-    """
-    ids = [t.id for t in tickets if t.id is not None]
-    # Rows from the list query carry their site's territory; ORM tickets do not.
-    carried = bool(tickets) and hasattr(tickets[0], "territory_id")
-    skills: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    windows: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    territory: dict[int, int | None] = {}
-    if ids:
-        conn = session.connection()
-        for tid, code, level in conn.execute(_SKILLS_OF, {"ids": ids}):
-            skills[tid].append({"code": code, "min_level": level})
-        for tid, start, end in conn.execute(_WINDOWS_OF, {"ids": ids}):
-            windows[tid].append({"start": start, "end": end})
-        if not carried:
-            site_ids = sorted({t.site_id for t in tickets})
-            territory = dict(conn.execute(_TERRITORY_OF, {"ids": site_ids}).all())
-    out = []
-    at_skills, at_windows, at_territory = _DERIVED_AT
-    for t in tickets:
-        values = list(_stored_values(t))
-        # In ascending order of position, so each lands where TicketPublic has it.
-        values.insert(at_skills, skills.get(t.id or 0, []))
-        values.insert(at_windows, windows.get(t.id or 0, []))
-        values.insert(at_territory, t.territory_id if carried else territory.get(t.site_id))
-        out.append(dict(zip(_ORDER, values, strict=True)))
-    return out
+def public_dicts(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, Any]]:
+    """Tickets as plain dicts shaped like TicketPublic, for ``pydantic_core.to_json``
+    (building a model per ticket and having FastAPI re-validate it cost more than the
+    queries did); see crm.services.ticket_reads."""
+    return reads.as_public(session, [_stored_values(t) for t in tickets])
 
 
 def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
@@ -369,27 +340,4 @@ def to_public(session: Session, tickets: Sequence[Any]) -> list[TicketPublic]:
     return [TicketPublic.model_validate(d) for d in public_dicts(session, tickets)]
 
 
-_DERIVED = frozenset({"required_skills", "windows", "territory_id"})
-
-# Built once with an expanding parameter: building ``IN (50 ids)`` per request
-# (coercing each literal) was a tenth of a list page's time.
-_ts, _sk, _tw, _st = (m.__table__ for m in (TicketSkill, Skill, TicketWindow, Site))  # type: ignore[attr-defined]
-_SKILLS_OF = (
-    sa.select(_ts.c.ticket_id, _sk.c.code, _ts.c.min_level)
-    .join_from(_ts, _sk, _sk.c.id == _ts.c.skill_id)
-    .where(_ts.c.ticket_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_sk.c.code)
-)
-_WINDOWS_OF = (
-    sa.select(_tw.c.ticket_id, _tw.c.start_at, _tw.c.end_at)
-    .where(_tw.c.ticket_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_tw.c.start_at)
-)
-_TERRITORY_OF = sa.select(_st.c.id, _st.c.territory_id).where(
-    _st.c.id.in_(sa.bindparam("ids", expanding=True))
-)
-_ORDER = tuple(TicketPublic.model_fields)
-_STORED = tuple(f for f in _ORDER if f not in _DERIVED)
-_stored_values = operator.attrgetter(*_STORED)
-_DERIVED_AT = tuple(_ORDER.index(f) for f in ("required_skills", "windows", "territory_id"))
-assert list(_DERIVED_AT) == sorted(_DERIVED_AT)
+_stored_values = operator.attrgetter(*reads.STORED)
