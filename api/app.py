@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from api import problems
 from api.deps import WRITERS_IN_FLIGHT, AccountCache
-from api.routers import ALL_ROUTERS
+from api.routers import ALL_ROUTERS, BY_TRAFFIC
 from crm.db import check_schema, make_engine
 from crm.geocoding import make_geocoder
 from crm.services.territories import FenceCache
@@ -59,7 +59,7 @@ def create_app(
     # The map page, its data (a large city's is megabytes of GeoJSON) and the Leaflet
     # assets shrink several times; small API answers stay as they are.
     app.add_middleware(GZipMiddleware, minimum_size=4096)
-    for router in ALL_ROUTERS:
+    for router in BY_TRAFFIC:
         app.include_router(router)
     # The map page's Leaflet, fonts and icons: served here, never from a CDN.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
