@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
@@ -102,9 +103,16 @@ def serve_workers(app: str, host: str, port: int, workers: int, **options: Any) 
     procs = [start() for _ in range(workers)]
     guard.close()
     code = 0
+    announced = False
     try:
         while not stopping:
             time.sleep(0.2)
+            serving = all(ready.is_set() and proc.is_alive() for proc, ready in procs)
+            if serving and not announced:
+                # Operators (and tests) learn here that every worker has started.
+                sys.stderr.write(f"fieldroute: {workers} workers serving\n")
+                sys.stderr.flush()
+            announced = serving
             for i, (proc, ready) in enumerate(procs):
                 if proc.is_alive() or stopping:
                     continue

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,10 +96,22 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    announcements: list[str] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "workers serving" in line:
+                announcements.append(line)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
     try:
-        _until(lambda: len(_children(proc.pid)) == 2 and _healthy(base), "two workers")
+        # Killing a worker before it has started would be a start-up fault (which
+        # stops the server): wait until the supervisor says all are serving.
+        _until(lambda: len(announcements) == 1 and _healthy(base), "two workers serving")
         workers = _children(proc.pid)
 
         def each_listening() -> list[set[str]]:
@@ -115,7 +128,11 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
         _until(
-            lambda: len(_children(proc.pid) - workers) == 1 and _healthy(base),
+            lambda: (
+                len(_children(proc.pid) - workers) == 1
+                and len(announcements) == 2
+                and _healthy(base)
+            ),
             "a replacement worker",
         )
         assert victim not in _children(proc.pid)
