@@ -154,6 +154,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         let_go()
 
 
+async def get_upload_session(request: Request) -> AsyncIterator[Session]:
+    """A write session for handlers that read a large body themselves (uploads, CSV).
+
+    ``get_session`` takes the write gate before the handler runs; here the body
+    has not arrived yet, and a phone on a slow network would hold every writer
+    of every process for the length of its upload. This session takes the gate
+    at its first write instead (in the thread pool, where such handlers write).
+    """
+    with _WriteSession(request.app.state.engine) as session:
+        yield session
+
+
 async def unit_of_work(session: Session, work: Callable[[], T]) -> T:
     """Run a write handler's body: on the event loop when its session holds
     SQLite's write gate (nothing in it can wait, and a few milliseconds of work
@@ -171,6 +183,7 @@ def fences(request: Request) -> FenceCache:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+UploadSessionDep = Annotated[Session, Depends(get_upload_session)]
 
 
 def _unauthorised(detail: str) -> HTTPException:
