@@ -154,13 +154,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         let_go()
 
 
-async def get_upload_session(request: Request) -> AsyncIterator[Session]:
-    """A write session for handlers that read a large body themselves (uploads, CSV).
+async def get_late_gate_session(request: Request) -> AsyncIterator[Session]:
+    """A write session for handlers with slow work before their first write: reading
+    a large body themselves (uploads, CSV imports) or calling a geocoder.
 
-    ``get_session`` takes the write gate before the handler runs; here the body
-    has not arrived yet, and a phone on a slow network would hold every writer
-    of every process for the length of its upload. This session takes the gate
-    at its first write instead (in the thread pool, where such handlers write).
+    ``get_session`` takes the write gate before the handler runs; here that would
+    hold every writer of every process for the length of a phone's upload or of
+    a geocoder's answer. This session takes the gate at its first write instead
+    (in the thread pool, where such handlers write).
     """
     with _WriteSession(request.app.state.engine) as session:
         yield session
@@ -183,7 +184,7 @@ def fences(request: Request) -> FenceCache:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
-UploadSessionDep = Annotated[Session, Depends(get_upload_session)]
+LateGateSessionDep = Annotated[Session, Depends(get_late_gate_session)]
 
 
 def _unauthorised(detail: str) -> HTTPException:

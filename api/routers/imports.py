@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Staff, UploadSessionDep, actor_of, get_engine
+from api.deps import LateGateSessionDep, Staff, actor_of, get_engine
 from api.problems import problem
 from crm.csvio import export_rows, import_rows
 
@@ -33,7 +33,7 @@ async def import_csv(
     kind: Kind,
     request: Request,
     user: Staff,
-    session: UploadSessionDep,
+    session: LateGateSessionDep,
     file: Annotated[UploadFile | None, File(description="CSV with a header row.")] = None,
 ) -> object:
     """Import a CSV file (multipart `file` or a `text/csv` body); all rows or none."""

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import SessionDep, SettingsDep, UploadSessionDep, actor_of, etag, require
+from api.deps import LateGateSessionDep, SessionDep, SettingsDep, actor_of, etag, require
 from api.problems import PROBLEM_JSON
 from crm.coltypes import utcnow
 from crm.models import Role, User
@@ -501,7 +501,7 @@ async def _read_upload(part: Any, kind: str, settings: Settings) -> files.Upload
 async def complete(
     ticket_id: int,
     request: Request,
-    session: UploadSessionDep,
+    session: LateGateSessionDep,
     user: Me,
     settings: SettingsDep,
     key: KeyHeader = None,
@@ -576,7 +576,7 @@ async def complete(
 async def add_attachment(
     ticket_id: int,
     request: Request,
-    session: UploadSessionDep,
+    session: LateGateSessionDep,
     user: Me,
     settings: SettingsDep,
     key: KeyHeader = None,

@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import select
 
-from api.deps import IfMatchDep, PagingDep, SessionDep, Staff, fences, set_etag
+from api.deps import (
+    IfMatchDep,
+    LateGateSessionDep,
+    PagingDep,
+    SessionDep,
+    Staff,
+    fences,
+    set_etag,
+)
 from api.listing import order_by, page
 from crm.geocoding import geocode
 from crm.models import Site
@@ -67,7 +75,7 @@ def list_sites(
 
 @router.post("", response_model=SitePublic, status_code=201)
 def create_site(
-    data: SiteCreate, session: SessionDep, _: Staff, request: Request, response: Response
+    data: SiteCreate, session: LateGateSessionDep, _: Staff, request: Request, response: Response
 ) -> SitePublic:
     """Create a site; its territory follows from its coordinates (or its geocoded address)."""
     if data.lat is None or data.lon is None:

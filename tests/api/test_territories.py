@@ -263,3 +263,37 @@ def test_configured_geocoder_fills_coordinates(engine: Engine, settings) -> None
         assert missing.status_code == 422
         down = client.post("/sites", json={"customer_id": c["id"], "address": "outage"}, headers=h)
         assert down.status_code == 503
+
+
+def test_geocoding_does_not_hold_the_write_gate(engine: Engine, settings) -> None:
+    """A geocoder may take seconds to answer: other writers must not wait for it."""
+    import pytest
+
+    from api.app import create_app
+    from crm.db import gate_of
+
+    gate = gate_of(engine)
+    if gate is None:
+        pytest.skip("the write gate is SQLite's")
+    configured = settings.model_copy(update={"geocoder": "tests.fakes.geocoder:TableGeocoder"})
+    app = create_app(configured, engine=engine)
+    inner = app.state.geocoder
+    gate_free_while_geocoding: list[bool] = []
+
+    class Watching:
+        def geocode(self, query: str, **kwargs: object) -> object:
+            fd = gate.try_take()
+            gate_free_while_geocoding.append(fd is not None)
+            if fd is not None:
+                gate.give_back(fd)
+            return inner.geocode(query, **kwargs)
+
+    app.state.geocoder = Watching()
+    with TestClient(app) as client:
+        h = f.headers_for(client, engine, Role.dispatcher)
+        c = f.customer(client, h)
+        ok = client.post(
+            "/sites", json={"customer_id": c["id"], "address": "People's Square"}, headers=h
+        )
+        assert ok.status_code == 201, ok.text
+    assert gate_free_while_geocoding == [True]
