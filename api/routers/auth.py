@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, LateGateSessionDep, SettingsDep
 from api.security import issue_token
 from crm.schemas.users import Token, UserPublic
 from crm.services.users import authenticate
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post("/token", response_model=Token)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
+    session: LateGateSessionDep,
     settings: SettingsDep,
 ) -> Token:
     """Exchange a username and password for a bearer token that expires."""

@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import SESSION_COOKIE, SessionDep, SettingsDep, Staff, oauth2, user_from_token
+from api.deps import (
+    SESSION_COOKIE,
+    LateGateSessionDep,
+    SessionDep,
+    SettingsDep,
+    Staff,
+    oauth2,
+    user_from_token,
+)
 from api.mapdata import day_bounds, load_map_data, load_map_frame
 from api.security import issue_token
 from crm.errors import NotFound, TooManyAttempts
@@ -120,7 +128,7 @@ def login_form(
 @router.post(LOGIN, response_class=HTMLResponse, summary="Log in to the map page")
 def login_submit(
     request: Request,
-    session: SessionDep,
+    session: LateGateSessionDep,
     settings: SettingsDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],

@@ -106,6 +106,12 @@ def authenticate(
     """
     user = session.exec(select(User).where(User.username == username)).first()
     now = utcnow()
+    if user is not None:
+        # The password check is slow on purpose (argon2, ~0.1 s here): hold no
+        # transaction — on SQLite no write lock — while it runs. The account is
+        # read again, in a write, only when a counter must change.
+        session.expunge(user)
+    session.rollback()
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return None
@@ -116,16 +122,19 @@ def authenticate(
             retry_after=wait,
         )
     if not verify_password(user.password_hash, password) or not user.active:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(seconds=lockout_seconds)
-            user.failed_logins = 0
-        session.add(user)
-        session.flush()
+        current = session.get(User, user.id)
+        if current is not None:
+            current.failed_logins += 1
+            if current.failed_logins >= max_failures:
+                current.locked_until = now + timedelta(seconds=lockout_seconds)
+                current.failed_logins = 0
+            session.flush()
         return None
     if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
-        user.locked_until = None
-        session.add(user)
-        session.flush()
+        current = session.get(User, user.id)
+        if current is not None:
+            current.failed_logins = 0
+            current.locked_until = None
+            session.flush()
+            return current
     return user

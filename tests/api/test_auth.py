@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -95,3 +96,35 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
     assert security.read_token(token, "another-secret-another-secret-xx") is None
     time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
     assert security.read_token(token, secret) is None
+
+
+def test_the_password_check_holds_no_write_lock(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes ~0.1 s on purpose; other writers must not wait for it, on a right
+    or a wrong password (the failure counter is written after the check)."""
+    from crm.db import gate_of
+    from crm.services import users
+
+    gate = gate_of(engine)
+    if gate is None:
+        pytest.skip("the write gate is SQLite's")
+    name = make_user(engine, Role.dispatcher)
+    real = users.verify_password
+    free_during_check: list[bool] = []
+
+    def watching(hashed: str, password: str) -> bool:
+        fd = gate.try_take()
+        free_during_check.append(fd is not None)
+        if fd is not None:
+            gate.give_back(fd)
+        return real(hashed, password)
+
+    monkeypatch.setattr(users, "verify_password", watching)
+    assert (
+        client.post("/auth/token", data={"username": name, "password": "wrong"}).status_code == 401
+    )
+    assert (
+        client.post("/auth/token", data={"username": name, "password": PASSWORD}).status_code == 200
+    )
+    assert free_during_check == [True, True]
