@@ -261,3 +261,16 @@ def test_read_paths_serialise_exactly_like_the_model(client: TestClient, engine:
     assert listed.content == page.model_dump_json().encode()
     assert [t.id for t in page.data] == [r.json()["id"] for r in created]
     assert page.data[0].sla_due_at is not None and page.data[0].sla_due_at.microsecond == 123456
+
+
+def test_a_field_that_cannot_be_empty_is_422_not_a_conflict(
+    client: TestClient, engine: Engine
+) -> None:
+    h, c, s = _setup(client, engine)
+    t = f.ticket(client, h, c["id"], s["id"], description="Leaking tap")
+    for body in ({"description": None}, {"title": None}, {"priority": None}):
+        r = client.patch(f"/tickets/{t['id']}", json=body, headers={**h, "If-Match": '"1"'})
+        assert r.status_code == 422, r.text
+        assert "cannot be null" in r.json()["detail"]
+    again = client.get(f"/tickets/{t['id']}", headers=h).json()
+    assert again["description"] == "Leaking tap" and again["version"] == 1
