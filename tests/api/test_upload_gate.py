@@ -3,11 +3,7 @@ import whose body is still arriving leaves the gate free for every other writer.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,46 +11,19 @@ import httpx
 
 from crm.db import gate_of, make_engine
 from crm.models import Role
+from tests import live_server
 from tests.factories import PASSWORD, make_user
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_slow_upload_leaves_the_write_gate_free(sqlite_template: Path, tmp_path: Path) -> None:
-    db = tmp_path / "upload.db"
-    shutil.copy(sqlite_template, db)
-    engine = make_engine(f"sqlite:///{db}")
+    server = live_server.start(sqlite_template, tmp_path)
+    engine = make_engine(f"sqlite:///{server.db}")
     gate = gate_of(engine)
     assert gate is not None
     username = make_user(engine, Role.dispatcher)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FIELDROUTE_DATABASE_URL": f"sqlite:///{db}",
-        "FIELDROUTE_VAR_DIR": str(tmp_path / "var"),
-        "FIELDROUTE_SECRET_KEY": "upload-test-secret-upload-test-secret",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    port, base = server.port, server.base
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        server.wait_healthy()
         token = httpx.post(
             f"{base}/auth/token", data={"username": username, "password": PASSWORD}
         ).json()["access_token"]
@@ -78,6 +47,5 @@ def test_a_slow_upload_leaves_the_write_gate_free(sqlite_template: Path, tmp_pat
         assert answer.startswith("HTTP/1.1 200"), answer
         assert '"created":1' in answer.replace(" ", "")
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
         engine.dispose()

@@ -4,9 +4,7 @@ port (SO_REUSEPORT), replaced when one dies, all stopped by one SIGTERM."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,18 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.serving import reuse_port_supported
+from tests import live_server
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="needs SO_REUSEPORT")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> set[int]:
@@ -72,33 +64,11 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_workers_share_the_port_are_replaced_and_stop_together(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    db = tmp_path / "serve.db"
-    shutil.copy(sqlite_template, db)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FIELDROUTE_DATABASE_URL": f"sqlite:///{db}",
-        "FIELDROUTE_VAR_DIR": str(tmp_path / "var"),
-        "FIELDROUTE_SECRET_KEY": "serve-test-secret-serve-test-secret",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = live_server.start(sqlite_template, tmp_path, "--workers", "2")
+    proc, port = server.proc, server.port
     announcements: list[str] = []
 
     def read_stderr() -> None:
@@ -111,7 +81,7 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
     try:
         # Killing a worker before it has started would be a start-up fault (which
         # stops the server): wait until the supervisor says all are serving.
-        _until(lambda: len(announcements) == 1 and _healthy(base), "two workers serving")
+        _until(lambda: len(announcements) == 1 and server.healthy(), "two workers serving")
         workers = _children(proc.pid)
 
         def each_listening() -> list[set[str]]:
@@ -131,7 +101,7 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
             lambda: (
                 len(_children(proc.pid) - workers) == 1
                 and len(announcements) == 2
-                and _healthy(base)
+                and server.healthy()
             ),
             "a replacement worker",
         )
@@ -140,7 +110,7 @@ def test_workers_share_the_port_are_replaced_and_stop_together(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         assert _children(proc.pid) == set()
-        assert not _healthy(base)
+        assert not server.healthy()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -152,7 +122,7 @@ def test_a_worker_that_cannot_start_stops_the_server() -> None:
     from api.serving import serve_workers
 
     started = time.monotonic()
-    assert serve_workers("tests.no_such_module:app", "127.0.0.1", _free_port(), 2) == 1
+    assert serve_workers("tests.no_such_module:app", "127.0.0.1", live_server.free_port(), 2) == 1
     assert time.monotonic() - started < 60
 
 
@@ -163,7 +133,16 @@ def test_an_outdated_schema_is_refused_before_any_worker_starts(tmp_path: Path) 
         "FIELDROUTE_VAR_DIR": str(tmp_path / "var"),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(_free_port()), "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--port",
+            str(live_server.free_port()),
+            "--workers",
+            "2",
+        ],
         env=env,
         capture_output=True,
         text=True,
