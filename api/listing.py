@@ -7,27 +7,22 @@ from typing import Any
 
 from fastapi import HTTPException, Response
 from pydantic_core import to_json
-from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, func, select
 
 from api.deps import Paging
+from crm.errors import InvalidInput
+from crm.services.common import sort_keys
 
 
 def order_by(sort: str | None, columns: Mapping[str, Any], default: list[Any]) -> list[Any]:
     """``sort=-priority,created_at`` → ORDER BY clauses, checked against a whitelist."""
-    if not sort:
+    try:
+        keys = sort_keys(sort, columns)
+    except InvalidInput as exc:
+        raise HTTPException(422, exc.detail) from exc
+    if not keys:
         return default
-    clauses: list[ColumnElement[Any]] = []
-    for part in sort.split(","):
-        name = part.strip()
-        desc = name.startswith("-")
-        name = name.lstrip("-+")
-        if name not in columns:
-            raise HTTPException(
-                422, f"cannot sort by {name!r}; choose from: {', '.join(sorted(columns))}"
-            )
-        col = columns[name]
-        clauses.append(col.desc() if desc else col.asc())
+    clauses = [columns[name].desc() if desc else columns[name].asc() for name, desc in keys]
     return [*clauses, *default]
 
 

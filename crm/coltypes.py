@@ -35,16 +35,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         # SQLite hands back the stored text; one C call parses it (the generic
         # path parsed with a regex, then re-attached the zone: a list page
         # converts 250 of these).
-        parse = datetime.fromisoformat
-
-        def process(value: Any) -> datetime | None:
-            if value is None:
-                return None
-            if isinstance(value, str):
-                return parse(value).replace(tzinfo=UTC)
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-        return process
+        return utc_from_db
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -52,6 +43,18 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def utc_from_db(value: Any) -> datetime | None:
+    """A stored time as aware UTC: SQLite keeps naive-UTC text, PostgreSQL hands back
+    aware datetimes (also what crm.services.ticket_reads reads off the driver)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")  # one C call, zone and all
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -93,3 +93,22 @@ def revalidate(schema: type[B], data: Mapping[str, Any]) -> B:
     except ValidationError as exc:
         errors = [{"loc": ["body", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
         raise InvalidInput(errors[0]["msg"].removeprefix("Value error, "), errors) from exc
+
+
+def sort_keys(sort: str | None, allowed: Collection[str]) -> list[tuple[str, bool]]:
+    """``sort=-priority,created_at`` → ``[(name, descending), …]``, checked against a
+    whitelist (every list's ``sort`` parameter reads this way)."""
+    if not sort:
+        return []
+    keys = []
+    for part in sort.split(","):
+        name = part.strip()
+        desc = name.startswith("-")
+        name = name.lstrip("-+")
+        if name not in allowed:
+            raise InvalidInput(
+                f"cannot sort by {name!r}; choose from: {', '.join(sorted(allowed))}",
+                [{"loc": ["query", "sort"], "msg": f"unknown sort key {name!r}"}],
+            )
+        keys.append((name, desc))
+    return keys
