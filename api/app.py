@@ -49,7 +49,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.write_gate = (
+    app.state.write_turn = (
         asyncio.Semaphore(WRITERS_IN_FLIGHT) if engine.dialect.name == "sqlite" else None
     )
     app.state.fences = FenceCache()

@@ -123,7 +123,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         with Session(engine, expire_on_commit=False) as session:
             yield session
         return
-    turn: asyncio.Semaphore | None = request.app.state.write_gate
+    turn: asyncio.Semaphore | None = request.app.state.write_turn
     gate = gate_of(engine)
     if turn is None or gate is None:
         with _WriteSession(engine) as session:

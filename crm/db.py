@@ -144,20 +144,20 @@ def _sqlite_begin(gate: WriteGate | None, conn: sa.Connection) -> None:
 
 def writer(engine: Engine) -> Engine:
     """The engine for a unit of work that will write (see `_sqlite_begin`)."""
-    # Made once per engine and kept on it: making it per request showed in profiles.
-    found: Engine | None = getattr(engine, "_fieldroute_writer", None)
-    if found is None:
-        found = engine.execution_options(sqlite_immediate=True)
-        engine._fieldroute_writer = found  # type: ignore[attr-defined]
-    return found
+    return _kept_view(engine, "_fieldroute_writer", sqlite_immediate=True)
 
 
 def writer_holding_gate(engine: Engine) -> Engine:
     """A writer for a caller that took the engine's gate itself (see api.deps)."""
-    found: Engine | None = getattr(engine, "_fieldroute_gated_writer", None)
+    return _kept_view(engine, "_fieldroute_gated_writer", sqlite_immediate=True, gate_held=True)
+
+
+def _kept_view(engine: Engine, attr: str, **options: Any) -> Engine:
+    # Made once per engine and kept on it: making it per request showed in profiles.
+    found: Engine | None = getattr(engine, attr, None)
     if found is None:
-        found = engine.execution_options(sqlite_immediate=True, gate_held=True)
-        engine._fieldroute_gated_writer = found  # type: ignore[attr-defined]
+        found = engine.execution_options(**options)
+        setattr(engine, attr, found)
     return found
 
 

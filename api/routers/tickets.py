@@ -58,9 +58,14 @@ def _ticket_answer(
 def load_visible(session: SessionDep, ticket_id: int, user: User) -> Ticket:
     """A ticket the user may see; another engineer's ticket does not exist for him."""
     ticket = session.get(Ticket, ticket_id)
-    if ticket is None or (user.role == Role.engineer and ticket.engineer_id != user.engineer_id):
+    if ticket is None or _hidden_from(user, ticket.engineer_id):
         raise NotFound("ticket", ticket_id)
     return ticket
+
+
+def _hidden_from(user: User, engineer_id: int | None) -> bool:
+    """Another engineer's ticket does not exist for an engineer."""
+    return user.role == Role.engineer and engineer_id != user.engineer_id
 
 
 @router.get("", response_model=Page[TicketPublic])
@@ -91,7 +96,7 @@ async def create_ticket(data: TicketCreate, session: SessionDep, user: Staff) ->
 async def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> JSONBytes:
     """One ticket, with its ETag."""
     found = reads.one(session, ticket_id)
-    if found is None or (user.role == Role.engineer and found["engineer_id"] != user.engineer_id):
+    if found is None or _hidden_from(user, found["engineer_id"]):
         raise NotFound("ticket", ticket_id)
     return JSONBytes(found, headers={"ETag": etag(found["version"])})
 
