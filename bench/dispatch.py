@@ -71,6 +71,7 @@ from crm.settings import Settings  # noqa: E402
 from dispatch.batch import plan_day  # noqa: E402
 from dispatch.democity import SIZES, SKILLS, CitySize, CitySpec, generate_city  # noqa: E402
 from dispatch.executors import mp_context  # noqa: E402
+from dispatch.parts import DEFAULT_MAX_PART_JOBS  # noqa: E402
 from dispatch.realtime import find_candidates  # noqa: E402
 from dispatch.reoptimize import (  # noqa: E402
     apply_reoptimization,
@@ -212,7 +213,13 @@ def _db(workdir: Path, name: str) -> Engine:
     return make_engine(url)
 
 
-def nightly(workdir: Path, day: date, time_limit: float, workers: int | None) -> dict[str, Any]:
+def nightly(
+    workdir: Path,
+    day: date,
+    time_limit: float,
+    workers: int | None,
+    max_part_jobs: int = DEFAULT_MAX_PART_JOBS,
+) -> dict[str, Any]:
     """The large city: plan and publish tomorrow, then the savings report."""
     spec = generate_city(SIZES["large"], seed=7)
     engine = _db(workdir, "nightly")
@@ -228,6 +235,7 @@ def nightly(workdir: Path, day: date, time_limit: float, workers: int | None) ->
         publish=True,
         workers=workers,
         settings=settings,
+        max_part_jobs=max_part_jobs,
     )
     wall = time.perf_counter() - t
     totals = result.totals
@@ -393,6 +401,12 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="candidate queries")
     parser.add_argument("--reopt-limit", type=float, default=2.5, help="re-optimise seconds")
     parser.add_argument("--workers", type=int, default=None, help="local processes")
+    parser.add_argument(
+        "--max-part-jobs",
+        type=int,
+        default=DEFAULT_MAX_PART_JOBS,
+        help="tickets above which neighbouring territories are no longer planned together",
+    )
     parser.add_argument("--skip-nightly", action="store_true")
     parser.add_argument("--skip-realtime", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
@@ -409,7 +423,7 @@ def main() -> int:
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
     if not args.skip_nightly:
-        out["nightly"] = nightly(workdir, day, limit, args.workers)
+        out["nightly"] = nightly(workdir, day, limit, args.workers, args.max_part_jobs)
         out["load_average_after_nightly"] = [round(x, 2) for x in os.getloadavg()]
     if not args.skip_realtime:
         out["realtime"] = realtime(workdir, day, args.queries, args.reopt_limit, args.workers)

@@ -33,7 +33,14 @@ from dispatch.executors import (
     RunOutcome,
     run_parts,
 )
-from dispatch.parts import DEFAULT_MAX_PART_JOBS, Decomposition, PartPlan, decompose, second_pass
+from dispatch.parts import (
+    DEFAULT_MAX_PART_JOBS,
+    Decomposition,
+    PartPlan,
+    decompose,
+    second_pass,
+    secondary_reasons,
+)
 from dispatch.plans import PublishResult, create_plan, fail_plan, publish_plan, save_plan
 from dispatch.records import (
     TerritoryRecord,
@@ -402,6 +409,19 @@ def plan_day(
             _merge_second(extra, run2, routes, unassigned)
     finally:
         backend.close()
+    # Judged by its part alone, a ticket may look impossible that an engineer of another
+    # part could do: say so, and count it among the tickets someone could serve.
+    unassigned.update(
+        secondary_reasons(
+            decomposition=decomposition,
+            engineers=engineers,
+            territories=terr,
+            tickets=tickets,
+            unassigned=unassigned,
+            free=_free_time(decomposition, routes),
+            matrix=matrix,
+        )
+    )
 
     totals = _totals(decomposition, routes, unassigned, result.parts, time.monotonic() - t0)
     tracker.phase = "saving"
@@ -594,6 +614,10 @@ def _merge_second(
             tid = int(u.job_id)
             if tid in unassigned:
                 reason, message = unassigned[tid]
+                # "Someone could do it but the day is full" outranks the first pass's
+                # "nobody in this territory could": the day's reason is the truer one.
+                if u.reason.value in FEASIBLE_REASONS:
+                    reason = u.reason.value
                 unassigned[tid] = (
                     reason,
                     f"{message} Secondary-territory engineers: {u.message}",

@@ -31,7 +31,17 @@ from dataclasses import dataclass, field, replace
 from dispatch.clock import DayClock
 from dispatch.problem_builder import job_for, technician_for
 from dispatch.records import EngineerRecord, TerritoryRecord, TicketRecord
-from routing import Job, Location, Priority, Problem, SkillLevels, Technician, Weights
+from routing import (
+    Job,
+    Location,
+    Priority,
+    Problem,
+    SkillLevels,
+    Technician,
+    TravelMatrix,
+    Weights,
+    feasibility,
+)
 
 __all__ = [
     "OUTSIDE_ALL_TERRITORIES",
@@ -39,6 +49,7 @@ __all__ = [
     "PartPlan",
     "decompose",
     "second_pass",
+    "secondary_reasons",
 ]
 
 OUTSIDE_ALL_TERRITORIES = "outside_all_territories"
@@ -50,6 +61,18 @@ SECOND_PASS_CANDIDATES = 3
 SECOND_PASS_MAX_ENGINEERS = 12
 # ... who have at least the ticket's duration plus this many seconds of their shift unused.
 SECOND_PASS_MIN_SLACK = 15 * 60
+# Reasons a part gives when none of *its* engineers could do a ticket even on an empty day.
+# Engineers of other parts (its territory being secondary for them) may still be able to.
+PART_PRECHECK_REASONS = frozenset(
+    {
+        "no_engineer_with_skill",
+        NO_ENGINEER_IN_TERRITORY,
+        "no_shift_covers_window",
+        "window_unreachable",
+        "exceeds_working_time",
+        "exceeds_capacity",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +358,76 @@ def second_pass(
             PartPlan(f"s{n:02d}", f"secondary: {names}", 2, tuple(terr_ids), problem, initial)
         )
     return parts
+
+
+def secondary_reasons(
+    *,
+    decomposition: Decomposition,
+    engineers: Sequence[EngineerRecord],
+    territories: Mapping[int, TerritoryRecord],
+    tickets: Sequence[TicketRecord],
+    unassigned: Mapping[int, tuple[str, str]],
+    free: Mapping[int, int],
+    matrix: TravelMatrix | None = None,
+) -> dict[int, tuple[str, str]]:
+    """True reasons for leftover tickets that an engineer of another part could do alone.
+
+    A first-pass part judges a ticket only against its own engineers: "no technician in
+    this plan has the skill" there may be false for the day, because an engineer for whom
+    the territory is secondary has it. Such a ticket was offered to those engineers in the
+    second pass if they had room; left unassigned, it is a ticket someone could do whose
+    day is full (``over_capacity``), and counts as one. Returns the changed reasons only.
+    """
+    jobs = decomposition.jobs
+    techs = decomposition.technicians
+    territory_of = {tk.id: tk.territory_id for tk in tickets}
+    leftover = sorted(
+        tid
+        for tid, (reason, _) in unassigned.items()
+        if reason in PART_PRECHECK_REASONS
+        and tid in jobs
+        and territory_of.get(tid) is not None
+        and jobs[tid].pinned_to is None
+    )
+    wanted = {territory_of[tid] for tid in leftover}
+    helpers = sorted(
+        (e for e in engineers if e.id in techs and e.secondary & wanted), key=lambda e: e.id
+    )
+    if not leftover or not helpers:
+        return {}
+    team = tuple(
+        _with_territories(
+            techs[e.id],
+            [_territory_key(territories, t) for t in e.primary],
+            [_territory_key(territories, t) for t in e.secondary],
+        )
+        for e in helpers
+    )
+    verdict = feasibility(Problem(team, tuple(jobs[t] for t in leftover)), matrix)
+    by_key = {techs[e.id].id: e.id for e in helpers}
+    out: dict[int, tuple[str, str]] = {}
+    for tid in leftover:
+        able = verdict.able.get(jobs[tid].id)
+        if not able:
+            continue
+        room = jobs[tid].duration + SECOND_PASS_MIN_SLACK
+        names = _listed(able)
+        if all(free.get(by_key[k], 0) < room for k in able):
+            why = f"none of them has {room // 60} min free in the day planned for them"
+        else:
+            why = "it did not fit into the routes planned for them"
+        out[tid] = (
+            "over_capacity",
+            f"{unassigned[tid][1]} From a secondary territory, {names} could do it on an "
+            f"otherwise empty day, but {why}.",
+        )
+    return out
+
+
+def _listed(ids: Sequence[str], limit: int = 3) -> str:
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:limit])} and {len(ids) - limit} others"
 
 
 def _near(lat: float, lon: float, loc: Location) -> float:

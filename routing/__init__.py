@@ -16,6 +16,7 @@ from routing.domain import (
     TimeWindow,
     Weights,
 )
+from routing.feasibility import Feasibility, feasibility
 from routing.matrix import (
     ExplicitMatrix,
     HaversineMatrix,
@@ -35,6 +36,7 @@ __all__ = [
     "METAHEURISTICS",
     "Break",
     "ExplicitMatrix",
+    "Feasibility",
     "HaversineMatrix",
     "Job",
     "Location",
@@ -58,6 +60,7 @@ __all__ = [
     "Unassigned",
     "Weights",
     "evaluate_route",
+    "feasibility",
     "geodesic_metres",
     "solve",
 ]

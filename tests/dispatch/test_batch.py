@@ -162,6 +162,46 @@ def test_unassigned_tickets_carry_reasons(engine: Engine) -> None:
     assert result.status == PlanStatus.draft
 
 
+def test_a_ticket_only_a_busy_secondary_engineer_could_do_is_over_capacity(
+    engine: Engine,
+) -> None:
+    """North's Ann lacks the electrical level a ticket needs; Cai (East, secondary North)
+    has it but his own day is full. Judged by North's part alone, "nobody has the skill";
+    for the day the truth is "someone could, his day is full" (and the bench counts it
+    among the tickets with a feasible engineer). A level nobody holds stays a skill gap."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=121.60, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], skills={"hvac": 3})
+    w.engineer(
+        "Cai",
+        lat=31.27,
+        lon=121.55,
+        primary=["East"],
+        secondary=["North"],
+        skills={"hvac": 3, "elec": 4},
+        shift=(8, 10),
+    )
+    w.scatter(3, territory="East", lat=31.25, lon=121.60, duration_min=50)
+    busy = w.ticket(territory="North", lat=31.26, lon=121.41, skills={"elec": 4})
+    nobody = w.ticket(territory="North", lat=31.26, lon=121.41, skills={"elec": 5})
+    result = plan_day(engine, DAY, **FAST)
+    assert result.exit_code == 0, result.error
+    with Session(engine) as s:
+        rows = {
+            u.ticket_id: u
+            for u in s.exec(select(PlanUnassigned).where(PlanUnassigned.plan_id == result.plan_id))
+        }
+    assert rows[busy].reason == "over_capacity"
+    assert "Cai" in rows[busy].message and "min free" in rows[busy].message
+    assert rows[nobody].reason == "no_engineer_with_skill"
+    by_reason = result.totals["unassigned_by_reason"]
+    assert result.totals["with_feasible_engineer"] == (
+        result.totals["assigned"] + by_reason.get("over_capacity", 0)
+    )
+    assert by_reason.get("over_capacity", 0) >= 1
+
+
 def test_publish_is_atomic_supersedes_and_returns_dropped_tickets(engine: Engine) -> None:
     """Plan 1 schedules everything; plan 2 (the engineer now absent) supersedes it and
     sends the tickets back to the pool, with events naming the plan."""

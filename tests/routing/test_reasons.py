@@ -12,6 +12,7 @@ from routing import (
     SolveParams,
     Technician,
     TimeWindow,
+    feasibility,
     solve,
 )
 from tests.routing.checker import check_solution
@@ -195,3 +196,27 @@ def test_every_job_is_routed_or_explained() -> None:
         "late": Reason.NO_SHIFT_COVERS_WINDOW,
         "far": Reason.WINDOW_UNREACHABLE,
     }
+
+
+def test_feasibility_names_who_could_do_each_job_alone_and_agrees_with_solve() -> None:
+    """Without a search: who could serve each job on an empty day, and the pre-check reason
+    for the others — the same reasons ``solve`` gives."""
+    w = LineWorld()
+    near = the_tech(w, id="near")
+    short = the_tech(w, id="short", shift=TimeWindow(8 * HOUR, 8 * HOUR + 20 * MIN))
+    jobs = (
+        Job(id="both", location=w.at(2), duration=5 * MIN),
+        Job(id="far", location=w.at(30), duration=30 * MIN),  # 60 min there and back
+        Job(id="gas", location=w.at(5), skills={"gas": 1}),
+        Job(id="late", location=w.at(5), windows=(TimeWindow(18 * HOUR, 19 * HOUR),)),
+    )
+    p = Problem((near, short), jobs)
+    verdict = feasibility(p, w.matrix())
+    assert verdict.able == {"both": ("near", "short"), "far": ("near",)}
+    assert {k: u.reason for k, u in verdict.unservable.items()} == {
+        "gas": Reason.NO_ENGINEER_WITH_SKILL,
+        "late": Reason.NO_SHIFT_COVERS_WINDOW,
+    }
+    solved = run(w, p)
+    for job_id, u in verdict.unservable.items():
+        assert solved.unassigned_reason(job_id) is u.reason
