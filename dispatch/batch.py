@@ -51,7 +51,7 @@ from dispatch.records import (
     load_tickets,
 )
 from dispatch.worker import PartTask
-from routing import Job, Solution, SolveParams, TravelMatrix, Weights
+from routing import Job, Priority, Solution, SolveParams, TravelMatrix, Weights
 from routing import Route as SolvedRoute
 
 __all__ = [
@@ -592,15 +592,26 @@ def _merge_second(
         outcome = run.runs[p.key].outcome
         assert outcome is not None
         sol = outcome.solution
-        kept = {j.id for j in p.problem.jobs if j.pinned_to is not None}
+        first = {j.id: j for j in p.problem.jobs if j.pinned_to is not None}
+        # Only first-pass work of a lower priority than the part's leftovers may give way.
+        must_keep = {i for i, j in first.items() if j.priority is Priority.URGENT}
         placed = {s.job_id for r in sol.routes for s in r.stops}
-        if not kept <= placed:
+        if not must_keep <= placed:
             log.warning(
                 "part %s: the second pass dropped first-pass jobs %s; keeping the first pass",
                 p.key,
-                sorted(kept - placed),
+                sorted(must_keep - placed),
             )
             continue
+        why = {u.job_id: u for u in sol.unassigned}
+        for job_id in sorted(set(first) - placed):
+            u = why[job_id]
+            unassigned[int(job_id)] = (
+                u.reason.value,
+                f"Planned for {first[job_id].pinned_to} in the first pass, it gave way to more "
+                f"urgent work from a territory where he is secondary. {u.message}",
+            )
+        kept = set(first)
         for t in p.problem.technicians:
             eid = key_id(t.id)
             r = sol.route_of(t.id)
@@ -612,7 +623,7 @@ def _merge_second(
             unassigned.pop(int(job_id), None)
         for u in sol.unassigned:
             tid = int(u.job_id)
-            if tid in unassigned:
+            if tid in unassigned and u.job_id not in first:
                 reason, message = unassigned[tid]
                 # "Someone could do it but the day is full" outranks the first pass's
                 # "nobody in this territory could": the day's reason is the truer one.

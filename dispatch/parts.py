@@ -11,10 +11,13 @@ Decisions the issue left open, made here:
 * **Second pass.** Tickets the first pass left unassigned (and tickets of territories
   without any primary engineer that day) are offered to the engineers for whom their
   territory is secondary — each to its three nearest such engineers (by where their day
-  starts) who still have room in their shift for it. Tickets sharing an engineer form one
-  part of at most 12 engineers: the engineers keep their first-pass jobs (pinned to them,
-  and weighted as never to be dropped; the search starts from their first-pass routes) and
-  may add the new tickets.
+  starts) who still have room in their shift for it (urgent and high tickets: whether or
+  not they have room). Tickets sharing an engineer form one part of at most 12 engineers:
+  the engineers keep their first-pass jobs (pinned to them; the search starts from their
+  first-pass routes) and may add the new tickets. A first-pass job is never dropped for
+  work worth the same or less, but one of lower priority than the part's most valuable
+  leftover may give way to it: an urgent ticket a neighbour could serve is not left out
+  because his day is full of low-priority work.
 * **No territory.** A site outside every fence is planned only with engineers who have no
   territory at all (a company that does not use territories has only those); when there
   are none the ticket is unassigned with reason ``outside_all_territories``.
@@ -61,6 +64,7 @@ SECOND_PASS_CANDIDATES = 3
 SECOND_PASS_MAX_ENGINEERS = 12
 # ... who have at least the ticket's duration plus this many seconds of their shift unused.
 SECOND_PASS_MIN_SLACK = 15 * 60
+_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 # Reasons a part gives when none of *its* engineers could do a ticket even on an empty day.
 # Engineers of other parts (its territory being secondary for them) may still be able to.
 PART_PRECHECK_REASONS = frozenset(
@@ -309,13 +313,16 @@ def second_pass(
         need = SkillLevels(jobs[tid].skills)
         loc = jobs[tid].location
         room = jobs[tid].duration + SECOND_PASS_MIN_SLACK
+        # Urgent and high tickets may displace less valuable first-pass work, so a busy
+        # engineer is still a candidate for them.
+        displaces = _RANK[jobs[tid].priority] >= _RANK[Priority.HIGH]
         able = sorted(
             (
                 eid
                 for eid, e in eng.items()
                 if terr in e.secondary
                 and SkillLevels(dict(e.skills)).covers(need)
-                and (free is None or free.get(eid, room) >= room)
+                and (displaces or free is None or free.get(eid, room) >= room)
             ),
             key=lambda eid: (_near(techs[eid].start.lat, techs[eid].start.lon, loc), eid),
         )[:SECOND_PASS_CANDIDATES]
@@ -332,6 +339,7 @@ def second_pass(
         pinned: list[Job] = []
         initial: dict[str, list[str]] = {}
         terr_ids = sorted({t for t in (territory_of[x] for x in ticket_ids) if t is not None})
+        top = max(_RANK[jobs[t].priority] for t in ticket_ids)
         for eid in eng_ids:
             e = eng[eid]
             team.append(
@@ -343,12 +351,17 @@ def second_pass(
             )
             own = list(routes.get(eid, ()))
             initial[techs[eid].id] = [str(t) for t in own]
+            # First-pass work stays with its engineer and is never dropped for work worth
+            # the same or less; work of a lower priority than the part's best leftover
+            # keeps its priority, so an urgent ticket can take its place.
             pinned.extend(
                 replace(
                     jobs[t],
                     pinned_to=techs[eid].id,
                     territory=None,
-                    priority=Priority.URGENT,
+                    priority=(
+                        Priority.URGENT if _RANK[jobs[t].priority] >= top else jobs[t].priority
+                    ),
                 )
                 for t in own
             )

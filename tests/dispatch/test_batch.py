@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from crm.models import (
     Plan,
+    Priority,
     PlanStatus,
     PlanUnassigned,
     Route,
@@ -200,6 +201,52 @@ def test_a_ticket_only_a_busy_secondary_engineer_could_do_is_over_capacity(
         result.totals["assigned"] + by_reason.get("over_capacity", 0)
     )
     assert by_reason.get("over_capacity", 0) >= 1
+
+
+def test_an_urgent_leftover_displaces_a_busy_neighbours_low_priority_work(
+    engine: Engine,
+) -> None:
+    """Only Cai (East, secondary North) can do an urgent North ticket, and his day is full
+    of low-priority East work. The second pass gives him the urgent ticket; an East ticket
+    gives way and says so. Urgent work is never left out while someone could do it."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=121.46, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], skills={"hvac": 3})
+    w.engineer(
+        "Cai",
+        lat=31.27,
+        lon=121.47,
+        primary=["East"],
+        secondary=["North"],
+        skills={"hvac": 3, "elec": 4},
+        shift=(8, 12),
+    )
+    east = w.scatter(
+        6, territory="East", lat=31.26, lon=121.47, duration_min=50, priority=Priority.low
+    )
+    urgent = w.ticket(
+        territory="North", lat=31.27, lon=121.44, skills={"elec": 4}, priority=Priority.urgent
+    )
+    result = plan_day(engine, DAY, **FAST)
+    assert result.exit_code == 0, result.error
+    with Session(engine) as s:
+        stops = dict(
+            s.exec(
+                select(Stop.ticket_id, Route.engineer_id)
+                .join(Route, col(Route.id) == Stop.route_id)
+                .where(Route.plan_id == result.plan_id)
+            ).all()
+        )
+        why = {
+            u.ticket_id: u
+            for u in s.exec(select(PlanUnassigned).where(PlanUnassigned.plan_id == result.plan_id))
+        }
+    assert stops.get(urgent) == w.engineers["Cai"]
+    gave_way = [t for t in east if t in why and "gave way" in why[t].message]
+    assert gave_way, {t: why[t].message for t in east if t in why}
+    assert all(why[t].reason == "over_capacity" for t in gave_way)
+    assert set(east) == {t for t in east if t in stops} | set(why)
 
 
 def test_publish_is_atomic_supersedes_and_returns_dropped_tickets(engine: Engine) -> None:
