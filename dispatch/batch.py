@@ -359,7 +359,7 @@ def plan_day(
             initial_routes=part.initial_routes,
             # A second-pass part is mostly first-pass work to keep: it starts from those
             # routes, which routing's decomposition for large problems would not use.
-            decompose=False if part.pass_no == 2 else None,
+            decompose=False if part.pass_no > 1 else None,
         )
 
     backend: Backend
@@ -377,36 +377,44 @@ def plan_day(
             return _stop(engine, result, run1, tracker, t0)
         routes, unassigned = _merge_first(decomposition, parts, run1)
 
-        routes_ids = {eid: [int(s.job_id) for s in r.stops] for eid, r in routes.items()}
-        tracker.assigned_before = sum(tracker.assigned.values())
-        tracker.assigned.clear()
-        extra = second_pass(
-            decomposition=decomposition,
-            engineers=engineers,
-            territories=terr,
-            tickets=tickets,
-            routes=routes_ids,
-            free=_free_time(decomposition, routes),
-            unassigned=unassigned,
-            # Everyone in the second pass serves the tickets from a secondary territory, so
-            # the secondary cost is the same whoever takes one and only weighs against
-            # dropping it (≥ 1,000 vs 20); leaving it out avoids a routing defect where the
-            # per-vehicle cost dimension makes OR-Tools reject the warm start (reported).
-            weights=replace(weights, secondary_territory=0.0),
-        )
-        if extra:
+        # Second pass: leftovers to engineers for whom their territory is secondary. Third:
+        # tickets that gave way there to urgent work go back to their own territory.
+        retry: Collection[int] = unassigned.keys()
+        for pass_no, own_territory in ((2, False), (3, True)):
+            routes_ids = {eid: [int(s.job_id) for s in r.stops] for eid, r in routes.items()}
+            extra = second_pass(
+                decomposition=decomposition,
+                engineers=engineers,
+                territories=terr,
+                tickets=tickets,
+                routes=routes_ids,
+                free=_free_time(decomposition, routes),
+                unassigned=retry,
+                # The secondary cost only weighs against dropping a ticket here (≥ 1,000 vs
+                # 20); leaving it out avoids a routing defect where the per-vehicle cost
+                # dimension makes OR-Tools reject the warm start (reported).
+                weights=replace(weights, secondary_territory=0.0),
+                own_territory=own_territory,
+                pass_no=pass_no,
+            )
+            if not extra:
+                break
+            tracker.assigned_before += sum(tracker.assigned.values())
+            tracker.assigned.clear()
             tracker.kept = {
                 p.key: sum(len(jobs) for jobs in (p.initial_routes or {}).values()) for p in extra
             }
-            tracker.start_phase("second pass", len(extra))
-            # Second-pass parts start from a complete plan and only try to add a few
-            # tickets: a short search does it.
+            tracker.start_phase("second pass" if pass_no == 2 else "third pass", len(extra))
+            # These parts start from a complete plan and only try to add a few tickets: a
+            # short search does it.
             limit2 = max(1.0, min(time_limit / 4, 10.0))
             run2 = _run(extra, backend, params, limit2, timeout, tracker, should_cancel, matrix)
             result.parts.extend(_reports(extra, run2))
             if run2.failed or run2.cancelled:
                 return _stop(engine, result, run2, tracker, t0)
-            _merge_second(extra, run2, routes, unassigned)
+            retry = _merge_second(extra, run2, routes, unassigned)
+            if not retry:
+                break
     finally:
         backend.close()
     # Judged by its part alone, a ticket may look impossible that an engineer of another
@@ -587,7 +595,9 @@ def _merge_second(
     run: RunOutcome,
     routes: dict[int, SolvedRoute],
     unassigned: dict[int, tuple[str, str]],
-) -> None:
+) -> set[int]:
+    """Take the retry parts' routes; returns the tickets that gave way to urgent work."""
+    displaced: set[int] = set()
     for p in parts:
         outcome = run.runs[p.key].outcome
         assert outcome is not None
@@ -606,10 +616,11 @@ def _merge_second(
         why = {u.job_id: u for u in sol.unassigned}
         for job_id in sorted(set(first) - placed):
             u = why[job_id]
+            displaced.add(int(job_id))
             unassigned[int(job_id)] = (
                 u.reason.value,
                 f"Planned for {first[job_id].pinned_to} in the first pass, it gave way to more "
-                f"urgent work from a territory where he is secondary. {u.message}",
+                f"urgent work he took on in a later pass. {u.message}",
             )
         kept = set(first)
         for t in p.problem.technicians:
@@ -633,6 +644,7 @@ def _merge_second(
                     reason,
                     f"{message} Secondary-territory engineers: {u.message}",
                 )
+    return displaced
 
 
 def shortfall(jobs: Sequence[Job], top: int = 10) -> list[dict[str, Any]]:
@@ -689,5 +701,6 @@ def _totals(
         "objective": round(sum(p.objective or 0.0 for p in parts if p.pass_no == 1), 2),
         "parts": len([p for p in parts if p.pass_no == 1]),
         "second_pass_parts": len([p for p in parts if p.pass_no == 2]),
+        "third_pass_parts": len([p for p in parts if p.pass_no == 3]),
         "wall_s": round(wall, 2),
     }

@@ -293,13 +293,17 @@ def second_pass(
     unassigned: Iterable[int],
     weights: Weights,
     free: Mapping[int, int] | None = None,
+    own_territory: bool = False,
+    pass_no: int = 2,
 ) -> list[PartPlan]:
     """Parts retrying ``unassigned`` tickets with engineers for whom they are secondary.
 
     ``routes`` maps engineer id → first-pass ticket ids in order; those jobs are pinned to
     him and kept. ``free`` maps engineer id → seconds of his shift his first-pass route
     leaves unused: an engineer without room for the work is not offered it. Only engineers
-    in the run (``decomposition.technicians``) take part.
+    in the run (``decomposition.technicians``) take part. With ``own_territory`` the
+    ticket's own (primary) engineers are candidates too: a ticket that gave way to urgent
+    work in the second pass goes back to its territory's engineers who have room.
     """
     jobs = decomposition.jobs
     techs = decomposition.technicians
@@ -320,7 +324,7 @@ def second_pass(
             (
                 eid
                 for eid, e in eng.items()
-                if terr in e.secondary
+                if (terr in e.secondary or (own_territory and terr in e.primary))
                 and SkillLevels(dict(e.skills)).covers(need)
                 and (displaces or free is None or free.get(eid, room) >= room)
             ),
@@ -368,7 +372,14 @@ def second_pass(
         names = ", ".join(territories[t].name if t in territories else f"#{t}" for t in terr_ids)
         problem = Problem(tuple(team), (*pinned, *(jobs[t] for t in ticket_ids)), weights)
         parts.append(
-            PartPlan(f"s{n:02d}", f"secondary: {names}", 2, tuple(terr_ids), problem, initial)
+            PartPlan(
+                f"{'s' if pass_no == 2 else f'r{pass_no}-'}{n:02d}",
+                f"{'own or secondary' if own_territory else 'secondary'}: {names}",
+                pass_no,
+                tuple(terr_ids),
+                problem,
+                initial,
+            )
         )
     return parts
 

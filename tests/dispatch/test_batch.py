@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 
 from crm.models import (
     Plan,
-    Priority,
     PlanStatus,
     PlanUnassigned,
+    Priority,
     Route,
     Stop,
     Ticket,
@@ -28,7 +28,7 @@ from crm.models import (
 from crm.settings import Settings
 from dispatch.batch import EXIT_PART_FAILED, PlanProgress, plan_day, shortfall, touching_pairs
 from dispatch.clock import DayClock
-from dispatch.parts import decompose
+from dispatch.parts import decompose, second_pass
 from dispatch.plans import publish_plan
 from dispatch.records import load_engineers, load_territories, load_tickets
 from routing import Job, Location, Weights
@@ -247,6 +247,45 @@ def test_an_urgent_leftover_displaces_a_busy_neighbours_low_priority_work(
     assert gave_way, {t: why[t].message for t in east if t in why}
     assert all(why[t].reason == "over_capacity" for t in gave_way)
     assert set(east) == {t for t in east if t in stops} | set(why)
+
+
+def test_third_pass_offers_tickets_to_their_own_territory_engineers(engine: Engine) -> None:
+    """A ticket that gave way to urgent work goes back to its own territory's engineers with
+    room (third pass), which the second pass (secondary engineers only) never offers."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"])
+    tid = w.ticket(territory="North", lat=31.26, lon=121.41)
+    with Session(engine) as s:
+        terr = load_territories(s)
+        engineers = load_engineers(s, DAY)
+        tickets = load_tickets(s)
+    dec = decompose(
+        engineers=engineers,
+        tickets=tickets,
+        territories=terr,
+        clock=DayClock.of(DAY, TZ),
+        weights=Weights(),
+    )
+    common: dict[str, Any] = {
+        "decomposition": dec,
+        "engineers": engineers,
+        "territories": terr,
+        "tickets": tickets,
+        "routes": {},
+        "unassigned": [tid],
+        "weights": Weights(),
+        "free": {w.engineers["Ann"]: 9 * 3600},
+    }
+    assert second_pass(**common) == []
+    (part,) = second_pass(**common, own_territory=True, pass_no=3)
+    assert part.pass_no == 3 and part.key == "r3-01"
+    assert [t.id for t in part.problem.technicians] == [dec.technicians[w.engineers["Ann"]].id]
+    assert [j.id for j in part.problem.jobs] == [str(tid)]
+    # Without room, not even his own territory's engineer is offered it.
+    assert (
+        second_pass(**{**common, "free": {w.engineers["Ann"]: 10 * 60}}, own_territory=True) == []
+    )
 
 
 def test_publish_is_atomic_supersedes_and_returns_dropped_tickets(engine: Engine) -> None:
