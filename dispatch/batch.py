@@ -377,16 +377,19 @@ def plan_day(
             return _stop(engine, result, run1, tracker, t0)
         routes, unassigned = _merge_first(decomposition, parts, run1)
 
+        the_day: dict[str, Any] = {
+            "decomposition": decomposition,
+            "engineers": engineers,
+            "territories": terr,
+            "tickets": tickets,
+        }
         # Second pass: leftovers to engineers for whom their territory is secondary. Third:
         # tickets that gave way there to urgent work go back to their own territory.
         retry: Collection[int] = unassigned.keys()
         for pass_no, own_territory in ((2, False), (3, True)):
             routes_ids = {eid: [int(s.job_id) for s in r.stops] for eid, r in routes.items()}
             extra = second_pass(
-                decomposition=decomposition,
-                engineers=engineers,
-                territories=terr,
-                tickets=tickets,
+                **the_day,
                 routes=routes_ids,
                 free=_free_time(decomposition, routes),
                 unassigned=retry,
@@ -421,10 +424,7 @@ def plan_day(
     # part could do: say so, and count it among the tickets someone could serve.
     unassigned.update(
         secondary_reasons(
-            decomposition=decomposition,
-            engineers=engineers,
-            territories=terr,
-            tickets=tickets,
+            **the_day,
             unassigned=unassigned,
             free=_free_time(decomposition, routes),
             matrix=matrix,

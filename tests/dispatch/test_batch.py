@@ -163,6 +163,26 @@ def test_unassigned_tickets_carry_reasons(engine: Engine) -> None:
     assert result.status == PlanStatus.draft
 
 
+def ann_and_busy_cai(
+    engine: Engine, *, east_lon: float, cai_lon: float, cai_shift: tuple[float, float]
+) -> World:
+    """North's Ann (HVAC only) and Cai (East, secondary North, HVAC and electrical 4)."""
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=east_lon, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], skills={"hvac": 3})
+    w.engineer(
+        "Cai",
+        lat=31.27,
+        lon=cai_lon,
+        primary=["East"],
+        secondary=["North"],
+        skills={"hvac": 3, "elec": 4},
+        shift=cai_shift,
+    )
+    return w
+
+
 def test_a_ticket_only_a_busy_secondary_engineer_could_do_is_over_capacity(
     engine: Engine,
 ) -> None:
@@ -170,19 +190,7 @@ def test_a_ticket_only_a_busy_secondary_engineer_could_do_is_over_capacity(
     has it but his own day is full. Judged by North's part alone, "nobody has the skill";
     for the day the truth is "someone could, his day is full" (and the bench counts it
     among the tickets with a feasible engineer). A level nobody holds stays a skill gap."""
-    w = World(engine).setup()
-    w.territory("North", lat=31.25, lon=121.40, size=0.05)
-    w.territory("East", lat=31.25, lon=121.60, size=0.05)
-    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], skills={"hvac": 3})
-    w.engineer(
-        "Cai",
-        lat=31.27,
-        lon=121.55,
-        primary=["East"],
-        secondary=["North"],
-        skills={"hvac": 3, "elec": 4},
-        shift=(8, 10),
-    )
+    w = ann_and_busy_cai(engine, east_lon=121.60, cai_lon=121.55, cai_shift=(8, 10))
     w.scatter(3, territory="East", lat=31.25, lon=121.60, duration_min=50)
     busy = w.ticket(territory="North", lat=31.26, lon=121.41, skills={"elec": 4})
     nobody = w.ticket(territory="North", lat=31.26, lon=121.41, skills={"elec": 5})
@@ -209,19 +217,7 @@ def test_an_urgent_leftover_displaces_a_busy_neighbours_low_priority_work(
     """Only Cai (East, secondary North) can do an urgent North ticket, and his day is full
     of low-priority East work. The second pass gives him the urgent ticket; an East ticket
     gives way and says so. Urgent work is never left out while someone could do it."""
-    w = World(engine).setup()
-    w.territory("North", lat=31.25, lon=121.40, size=0.05)
-    w.territory("East", lat=31.25, lon=121.46, size=0.05)
-    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], skills={"hvac": 3})
-    w.engineer(
-        "Cai",
-        lat=31.27,
-        lon=121.47,
-        primary=["East"],
-        secondary=["North"],
-        skills={"hvac": 3, "elec": 4},
-        shift=(8, 12),
-    )
+    w = ann_and_busy_cai(engine, east_lon=121.46, cai_lon=121.47, cai_shift=(8, 12))
     east = w.scatter(
         6, territory="East", lat=31.26, lon=121.47, duration_min=50, priority=Priority.low
     )
