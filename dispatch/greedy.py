@@ -25,7 +25,6 @@ from routing import (
     Break,
     HaversineMatrix,
     Job,
-    Priority,
     Problem,
     Route,
     SkillLevels,
@@ -35,8 +34,6 @@ from routing import (
 from routing.matrix import EARTH_RADIUS_M
 
 __all__ = ["GreedyResult", "greedy_dispatch"]
-
-_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
 @dataclass(slots=True)
@@ -152,7 +149,7 @@ def greedy_dispatch(
     def order(j: Job) -> tuple[int, float, int, str]:
         sla = j.sla_due if j.sla_due is not None else math.inf
         first = j.windows[0].start if j.windows else 0
-        return (_RANK[j.priority], sla, first, j.id.zfill(12))
+        return (-j.priority.rank, sla, first, j.id.zfill(12))
 
     unassigned: list[str] = []
     for job in sorted(problem.jobs, key=order):

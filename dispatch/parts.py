@@ -64,7 +64,6 @@ SECOND_PASS_CANDIDATES = 3
 SECOND_PASS_MAX_ENGINEERS = 12
 # ... who have at least the ticket's duration plus this many seconds of their shift unused.
 SECOND_PASS_MIN_SLACK = 15 * 60
-_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 # Reasons a part gives when none of *its* engineers could do a ticket even on an empty day.
 # Engineers of other parts (its territory being secondary for them) may still be able to.
 PART_PRECHECK_REASONS = frozenset(
@@ -319,7 +318,7 @@ def second_pass(
         room = jobs[tid].duration + SECOND_PASS_MIN_SLACK
         # Urgent and high tickets may displace less valuable first-pass work, so a busy
         # engineer is still a candidate for them.
-        displaces = _RANK[jobs[tid].priority] >= _RANK[Priority.HIGH]
+        displaces = jobs[tid].priority.rank >= Priority.HIGH.rank
         able = sorted(
             (
                 eid
@@ -343,7 +342,7 @@ def second_pass(
         pinned: list[Job] = []
         initial: dict[str, list[str]] = {}
         terr_ids = sorted({t for t in (territory_of[x] for x in ticket_ids) if t is not None})
-        top = max(_RANK[jobs[t].priority] for t in ticket_ids)
+        top = max(jobs[t].priority.rank for t in ticket_ids)
         for eid in eng_ids:
             e = eng[eid]
             team.append(
@@ -364,7 +363,7 @@ def second_pass(
                     pinned_to=techs[eid].id,
                     territory=None,
                     priority=(
-                        Priority.URGENT if _RANK[jobs[t].priority] >= top else jobs[t].priority
+                        Priority.URGENT if jobs[t].priority.rank >= top else jobs[t].priority
                     ),
                 )
                 for t in own

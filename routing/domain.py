@@ -38,6 +38,14 @@ class Priority(StrEnum):
     NORMAL = "normal"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for urgent: the order in which jobs are worth keeping."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
 
 def _require_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):

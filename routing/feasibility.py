@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from routing.compiled import compile_problem, resolve_matrices
 from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
-from routing.reasons import feasible_alone, precheck
+from routing.reasons import precheck
 from routing.solution import Unassigned
 
 __all__ = ["Feasibility", "feasibility"]
@@ -40,7 +40,7 @@ def feasibility(problem: Problem, matrix: TravelMatrix | Matrices | None = None)
     techs = problem.technicians
     able = {}
     for node in pre.active:
-        who = pre.feasible_alone.get(node) or feasible_alone(c, node)
+        who = pre.able(c, node)
         able[problem.jobs[node].id] = tuple(techs[v].id for v in who)
     unservable = {problem.jobs[n].id: u for n, u in pre.unassigned.items()}
     return Feasibility(able=able, unservable=unservable)

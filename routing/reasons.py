@@ -31,6 +31,10 @@ class PreCheck:
     unassigned: dict[int, Unassigned]
     feasible_alone: dict[int, tuple[int, ...]]  # pinned job node → its technician
 
+    def able(self, c: Compiled, node: int) -> tuple[int, ...]:
+        """Technicians who could do the active job ``node`` alone (a pinned job: its pin)."""
+        return self.feasible_alone.get(node) or feasible_alone(c, node)
+
 
 def _names(c: Compiled, vehicles: Iterable[int | np.integer], limit: int = 3) -> str:
     ids = [c.problem.technicians[int(v)].id for v in vehicles]
@@ -289,7 +293,7 @@ def insert_dropped(
     for node in sorted(dropped, key=lambda n: -c.penalty[n]):
         if deadline is not None and time.monotonic() > deadline:
             break
-        able = pre.feasible_alone.get(node) or feasible_alone(c, node)
+        able = pre.able(c, node)
         best: tuple[int, int, int] | None = None
         for v in able:
             found = _insertion(c, v, out[v], node)
@@ -313,7 +317,7 @@ def analyse_dropped(
     jobs = c.problem.jobs
     for node in dropped:
         job = jobs[node]
-        able = pre.feasible_alone.get(node) or feasible_alone(c, node)
+        able = pre.able(c, node)
         best: tuple[int, int] | None = None  # (delta, vehicle)
         for v in able:
             found = _insertion(c, v, list(routes[v]), node)
