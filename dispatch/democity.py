@@ -548,6 +548,7 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
             )
     _staff_every_trade(rng, engineers, n_t)
     _roster_days_off(engineers, n_t)
+    _staff_trades_to_demand(rng, engineers, tickets, site_territory.tolist())
 
     # A week of history: tickets each engineer completed (the leaderboard).
     history: list[TicketSpec] = []
@@ -600,6 +601,55 @@ def _staff_every_trade(rng: random.Random, engineers: list[EngineerSpec], territ
                 continue
             i = min(crew, key=lambda k: (len(engineers[k].skills), rng.random()))
             engineers[i].skills[code] = max(engineers[i].skills.get(code, 0), 3)
+
+
+def _paid_minutes(e: EngineerSpec) -> int:
+    """Minutes of tomorrow an engineer can work: his shift, less his break and absence."""
+    if e.shift is None:
+        return 0
+    start = e.shift[0].hour * 60 + e.shift[0].minute
+    end = e.shift[1].hour * 60 + e.shift[1].minute
+    if e.absent_from is not None:
+        end = min(end, e.absent_from.hour * 60 + e.absent_from.minute)
+    return max(0, end - start - e.break_minutes)
+
+
+def _staff_trades_to_demand(
+    rng: random.Random,
+    engineers: list[EngineerSpec],
+    tickets: Sequence[TicketSpec],
+    site_territory: Sequence[int],
+) -> None:
+    """Cross-train engineers until each district's trades can carry tomorrow's work.
+
+    Skills drawn at random leave a district with, say, a third of its HVAC work and a
+    sixth of its HVAC hands; no plan can then serve that trade's day (the fences are hard)
+    and the plan reports it as short of capacity. A manager staffs each trade to its
+    demand: here the working hours of a district's on-shift engineers holding a trade at
+    level 3 or more must cover that trade's ticket minutes at the utilisation the whole
+    city is sized for (:data:`WORK_SHARE`). Where they do not, the on-shift engineer with
+    the fewest trades learns it at level 3. Level 4-5 work is left as drawn: a few such
+    tickets find nobody, which is what a dispatcher should see.
+    """
+    demand: dict[tuple[int, str], int] = {}
+    for t in tickets:
+        tid = int(site_territory[t.site])
+        if tid < 0:
+            continue
+        for code in t.skills:
+            demand[tid, code] = demand.get((tid, code), 0) + t.duration_min
+    for (tid, code), minutes in sorted(demand.items()):
+        crew = [e for e in engineers if e.primary == tid and _paid_minutes(e)]
+        while sum(_paid_minutes(e) for e in crew if e.skills.get(code, 0) >= 3) * WORK_SHARE < (
+            minutes
+        ):
+            learners = [e for e in crew if e.skills.get(code, 0) < 3]
+            if not learners:
+                break
+            learner = min(
+                learners, key=lambda e: (sum(v >= 3 for v in e.skills.values()), rng.random())
+            )
+            learner.skills[code] = 3
 
 
 def _roster_days_off(engineers: list[EngineerSpec], territories: int) -> None:

@@ -85,6 +85,31 @@ def test_days_off_are_rostered_in_proportion_to_each_crew(seed: int) -> None:
         assert away <= math.ceil(off * len(crew) / len(city.engineers)), tid
 
 
+@pytest.mark.parametrize("seed", [7, 11])
+def test_each_districts_trades_can_carry_its_work(seed: int) -> None:
+    """Per district and trade, the on-shift level-3 holders' hours cover its ticket minutes.
+
+    Checked from the city itself (sites placed by the fences again), not from the
+    generator's own bookkeeping: a district short of a trade is a day no plan can serve.
+    """
+    city = generate_city("large", seed)
+    index = FenceIndex(FenceItem(i, t.geometry) for i, t in enumerate(city.territories))
+    where = index.assign(lat=[s.at.lat for s in city.sites], lon=[s.at.lon for s in city.sites])
+    demand: dict[tuple[int, str], int] = {}
+    for t in city.tickets:
+        tid = int(where[t.site])
+        for code in t.skills if tid >= 0 else ():
+            demand[tid, code] = demand.get((tid, code), 0) + t.duration_min
+    assert demand
+    for (tid, code), minutes in demand.items():
+        hours = sum(
+            democity._paid_minutes(e)
+            for e in city.engineers
+            if e.primary == tid and e.skills.get(code, 0) >= 3
+        )
+        assert hours * democity.WORK_SHARE >= minutes, (city.territories[tid].name, code)
+
+
 def test_the_day_fits_the_crew() -> None:
     """Work demanded stays below the crew's paid time (room for driving)."""
     for size in ("medium", "large"):
