@@ -18,6 +18,9 @@ Decisions the issue left open, made here:
   work worth the same or less, but one of lower priority than the part's most valuable
   leftover may give way to it: an urgent ticket a neighbour could serve is not left out
   because his day is full of low-priority work.
+* **Third pass.** The same kind of part, with the ticket's own territory's engineers as
+  candidates too, for tickets that gave way in the second pass and for every ticket still
+  left for lack of time (``own_territory=True``).
 * **No territory.** A site outside every fence is planned only with engineers who have no
   territory at all (a company that does not use territories has only those); when there
   are none the ticket is unassigned with reason ``outside_all_territories``.

@@ -26,7 +26,14 @@ from crm.models import (
     TicketStatus,
 )
 from crm.settings import Settings
-from dispatch.batch import EXIT_PART_FAILED, PlanProgress, plan_day, shortfall, touching_pairs
+from dispatch.batch import (
+    EXIT_PART_FAILED,
+    PlanProgress,
+    plan_day,
+    shortfall,
+    third_pass_tickets,
+    touching_pairs,
+)
 from dispatch.clock import DayClock
 from dispatch.parts import decompose, second_pass
 from dispatch.plans import publish_plan
@@ -282,6 +289,18 @@ def test_third_pass_offers_tickets_to_their_own_territory_engineers(engine: Engi
     assert (
         second_pass(**{**common, "free": {w.engineers["Ann"]: 10 * 60}}, own_territory=True) == []
     )
+
+
+def test_third_pass_retries_what_gave_way_and_what_was_left_for_time() -> None:
+    """Every ticket someone could do alone gets the third pass; skill gaps do not."""
+    unassigned = {
+        1: ("over_capacity", "the day is full"),
+        2: ("no_engineer_with_skill", "nobody holds elec 5"),
+        3: ("outside_all_territories", "no fence"),
+        4: ("search_limit", "the search ran out of time"),
+    }
+    assert third_pass_tickets({7}, unassigned) == {1, 4, 7}
+    assert third_pass_tickets(set(), {2: unassigned[2]}) == set()
 
 
 def test_publish_is_atomic_supersedes_and_returns_dropped_tickets(engine: Engine) -> None:
