@@ -74,6 +74,7 @@ from crm.services import users as users_svc
 from crm.services.common import SYSTEM, Actor
 from crm.services.locations import store_points
 from crm.services.territories import FenceCache, create_territory
+from dispatch.staffing import trade_cover
 from geofence import FenceIndex, FenceItem, LatLon
 from geofence.coords import latlon_of_point
 
@@ -523,7 +524,10 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
     site_of_ticket = [order[i % len(order)] for i in range(spec.tickets)]
     for s in site_of_ticket:
         tickets.append(_ticket(rng, s, skill_weights))
-    tickets = _fit_to_capacity(tickets, spec)
+    # Sized first for the crew a district would expect (most at work, 8 paid hours) to
+    # share engineers out by load; refitted below to the hours actually rostered.
+    drawn = tickets
+    tickets = _fit_to_capacity(drawn, spec.engineers * 0.92 * 8 * 60)
 
     # Engineers: as many per district as its share of tomorrow's work.
     load = [0.0] * n_t
@@ -548,6 +552,7 @@ def generate_city(size: str | CitySize = "medium", seed: int = 7) -> CitySpec:
             )
     _staff_every_trade(rng, engineers, n_t)
     _roster_days_off(engineers, n_t)
+    tickets = _fit_to_capacity(drawn, sum(_paid_minutes(e) for e in engineers))
     _staff_trades_to_demand(rng, engineers, tickets, site_territory.tolist())
 
     # A week of history: tickets each engineer completed (the leaderboard).
@@ -620,36 +625,56 @@ def _staff_trades_to_demand(
     tickets: Sequence[TicketSpec],
     site_territory: Sequence[int],
 ) -> None:
-    """Cross-train engineers until each district's trades can carry tomorrow's work.
+    """Cross-train engineers until each district's crew can carry tomorrow's work.
 
     Skills drawn at random leave a district with, say, a third of its HVAC work and a
     sixth of its HVAC hands; no plan can then serve that trade's day (the fences are hard)
     and the plan reports it as short of capacity. A manager staffs each trade to its
-    demand: here the working hours of a district's on-shift engineers holding a trade at
-    level 3 or more must cover that trade's ticket minutes at the utilisation the whole
-    city is sized for (:data:`WORK_SHARE`). Where they do not, the on-shift engineer with
-    the fewest trades learns it at level 3. Level 4-5 work is left as drawn: a few such
-    tickets find nobody, which is what a dispatcher should see.
+    demand: the hours of a district's on-shift engineers, at the utilisation the whole
+    city is sized for (:data:`WORK_SHARE`), must carry every trade's ticket minutes *at
+    once* — an engineer's day counts once, not once per trade he holds (a max-flow,
+    :func:`dispatch.staffing.trade_cover`). While some trade's work does not fit, the
+    engineer with the most hours left over who lacks it learns it at level 3 (the
+    specialist whose trade has little work that day). A ticket's minutes go to its main
+    trade; level 4-5 work is left as drawn: a few such tickets find nobody, which is what
+    a dispatcher should see.
     """
-    demand: dict[tuple[int, str], int] = {}
+    demand: dict[int, dict[str, float]] = {}
     for t in tickets:
         tid = int(site_territory[t.site])
-        if tid < 0:
+        if tid < 0 or not t.skills:
             continue
-        for code in t.skills:
-            demand[tid, code] = demand.get((tid, code), 0) + t.duration_min
-    for (tid, code), minutes in sorted(demand.items()):
+        main = max(t.skills, key=lambda code: t.skills[code])  # first of the highest level
+        per = demand.setdefault(tid, {})
+        per[main] = per.get(main, 0.0) + t.duration_min
+    for tid, minutes in sorted(demand.items()):
         crew = [e for e in engineers if e.primary == tid and _paid_minutes(e)]
-        while sum(_paid_minutes(e) for e in crew if e.skills.get(code, 0) >= 3) * WORK_SHARE < (
-            minutes
-        ):
-            learners = [e for e in crew if e.skills.get(code, 0) < 3]
-            if not learners:
+        hours = [_paid_minutes(e) * WORK_SHARE for e in crew]
+        stuck: set[str] = set()
+        while crew:
+            holds = [{c for c, lv in e.skills.items() if lv >= 3} for e in crew]
+            cover = trade_cover(minutes, hours, holds)
+            short = [c for c, v in cover.unmet.items() if v > 1e-6 and c not in stuck]
+            if not short:
                 break
-            learner = min(
-                learners, key=lambda e: (sum(v >= 3 for v in e.skills.values()), rng.random())
+            code = max(short, key=lambda c: (cover.unmet[c], c))
+            # Only an engineer with hours to spare adds cover: when the whole crew is busy
+            # the district is short of people, not of trades, and training cannot help.
+            learners = [
+                k for k, e in enumerate(crew) if e.skills.get(code, 0) < 3 and cover.free[k] > 1
+            ]
+            if not learners:
+                stuck.add(code)
+                continue
+            k = max(
+                learners,
+                key=lambda k: (
+                    cover.free[k],
+                    -sum(v >= 3 for v in crew[k].skills.values()),
+                    rng.random(),
+                ),
             )
-            learner.skills[code] = 3
+            crew[k].skills[code] = 3
 
 
 def _roster_days_off(engineers: list[EngineerSpec], territories: int) -> None:
@@ -686,28 +711,40 @@ def _roster_days_off(engineers: list[EngineerSpec], territories: int) -> None:
 WORK_SHARE = 0.6
 
 
-def _fit_to_capacity(tickets: list[TicketSpec], spec: CitySize) -> list[TicketSpec]:
+def _fit_to_capacity(tickets: list[TicketSpec], paid: float) -> list[TicketSpec]:
     """Scale durations so the day's work fits the crew (a demo, not a crisis).
 
     The issue fixes the counts (60 engineers, 600 tickets; 250 and 5,000):
     at realistic job lengths that is more work than a day holds, and every
     plan would drop a third of the tickets. Scaling keeps the mix of short
     and long jobs while making the totals plausible.
+
+    The share is met *after* rounding to 5 minutes and the 10-minute floor: scaling by
+    the plain ratio leaves most jobs at the floor and the day about a tenth fuller than
+    :data:`WORK_SHARE` says, which no plan can then serve in the larger districts.
     """
-    paid = spec.engineers * 0.92 * 8 * 60
-    demand = sum(t.duration_min for t in tickets) or 1
-    scale = min(1.0, WORK_SHARE * paid / demand)
+    target = paid * WORK_SHARE
+
+    def fitted(scale: float) -> list[int]:
+        return [max(10, round(t.duration_min * scale / 5) * 5) for t in tickets]
+
+    lo, hi = 0.0, 1.0
+    if sum(fitted(hi)) > target:
+        for _ in range(40):  # the largest scale whose rounded total fits
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if sum(fitted(mid)) <= target else (lo, mid)
+        hi = lo
     return [
         TicketSpec(
             site=t.site,
             title=t.title,
-            duration_min=max(10, round(t.duration_min * scale / 5) * 5),
+            duration_min=minutes,
             priority=t.priority,
             skills=t.skills,
             windows=t.windows,
             sla_minutes=t.sla_minutes,
         )
-        for t in tickets
+        for t, minutes in zip(tickets, fitted(hi), strict=True)
     ]
 
 
