@@ -86,6 +86,7 @@ __all__ = [
     "city_figures",
     "generate_city",
     "load_city",
+    "trade_minutes",
     "write_sketch_plan",
 ]
 
@@ -639,15 +640,7 @@ def _staff_trades_to_demand(
     trade; level 4-5 work is left as drawn: a few such tickets find nobody, which is what
     a dispatcher should see.
     """
-    demand: dict[int, dict[str, float]] = {}
-    for t in tickets:
-        tid = int(site_territory[t.site])
-        if tid < 0 or not t.skills:
-            continue
-        main = max(t.skills, key=lambda code: t.skills[code])  # first of the highest level
-        per = demand.setdefault(tid, {})
-        per[main] = per.get(main, 0.0) + t.duration_min
-    for tid, minutes in sorted(demand.items()):
+    for tid, minutes in sorted(trade_minutes(tickets, site_territory).items()):
         crew = [e for e in engineers if e.primary == tid and _paid_minutes(e)]
         hours = [_paid_minutes(e) * WORK_SHARE for e in crew]
         stuck: set[str] = set()
@@ -655,26 +648,44 @@ def _staff_trades_to_demand(
             holds = [{c for c, lv in e.skills.items() if lv >= 3} for e in crew]
             cover = trade_cover(minutes, hours, holds)
             short = [c for c, v in cover.unmet.items() if v > 1e-6 and c not in stuck]
-            if not short:
-                break
-            code = max(short, key=lambda c: (cover.unmet[c], c))
-            # Only an engineer with hours to spare adds cover: when the whole crew is busy
-            # the district is short of people, not of trades, and training cannot help.
-            learners = [
-                k for k, e in enumerate(crew) if e.skills.get(code, 0) < 3 and cover.free[k] > 1
-            ]
-            if not learners:
+            # The most short trade first; one nobody can learn is set aside for good.
+            for code in sorted(short, key=lambda c: (cover.unmet[c], c), reverse=True):
+                # Only an engineer with hours to spare adds cover: when the whole crew is
+                # busy the district is short of people, not of trades, and training
+                # cannot help.
+                learners = [
+                    k for k, e in enumerate(crew) if e.skills.get(code, 0) < 3 and cover.free[k] > 1
+                ]
+                if learners:
+                    k = max(
+                        learners,
+                        key=lambda k: (
+                            cover.free[k],
+                            -sum(v >= 3 for v in crew[k].skills.values()),
+                            rng.random(),
+                        ),
+                    )
+                    crew[k].skills[code] = 3
+                    break
                 stuck.add(code)
-                continue
-            k = max(
-                learners,
-                key=lambda k: (
-                    cover.free[k],
-                    -sum(v >= 3 for v in crew[k].skills.values()),
-                    rng.random(),
-                ),
-            )
-            crew[k].skills[code] = 3
+            else:
+                break
+
+
+def trade_minutes(
+    tickets: Sequence[TicketSpec], site_territory: Sequence[int]
+) -> dict[int, dict[str, float]]:
+    """Ticket minutes per district and main trade (the first of a ticket's highest level):
+    the demand a district's crew must carry. Sites outside every fence count nowhere."""
+    demand: dict[int, dict[str, float]] = {}
+    for t in tickets:
+        tid = int(site_territory[t.site])
+        if tid < 0 or not t.skills:
+            continue
+        main = max(t.skills, key=lambda code: t.skills[code])
+        per = demand.setdefault(tid, {})
+        per[main] = per.get(main, 0.0) + t.duration_min
+    return demand
 
 
 def _roster_days_off(engineers: list[EngineerSpec], territories: int) -> None:

@@ -97,13 +97,7 @@ def test_each_districts_trades_can_carry_its_work(seed: int) -> None:
     city = generate_city("large", seed)
     index = FenceIndex(FenceItem(i, t.geometry) for i, t in enumerate(city.territories))
     where = index.assign(lat=[s.at.lat for s in city.sites], lon=[s.at.lon for s in city.sites])
-    demand: dict[int, dict[str, float]] = {}
-    for t in city.tickets:
-        tid = int(where[t.site])
-        if tid >= 0:
-            main = max(t.skills, key=lambda code: t.skills[code])
-            per = demand.setdefault(tid, {})
-            per[main] = per.get(main, 0.0) + t.duration_min
+    demand = democity.trade_minutes(city.tickets, where.tolist())
     assert len(demand) == len(city.territories)
     short = 0
     for tid, minutes in demand.items():
