@@ -365,9 +365,14 @@ def run_search(
     # The arc scale and "all jobs worth the same" only tune iterated local search; every
     # decomposition piece and dispatch part runs this, so the others skip the sampling.
     ils = config.metaheuristic == "iterated_local_search"
+    # OR-Tools' iterated local search keeps the best *recreated* solution, which no local
+    # search has touched (improving each perturbation is too slow): a short descent with all
+    # operators at the end finds what the recreate missed (R205 at 30 s: 970.1 -> 963.5).
+    polish = _polish_seconds(len(active), deadline - t0) if ils else 0.0
+    ils_deadline = deadline - polish
     params = _search_parameters(
         config,
-        max(0.05, deadline - time.monotonic()),
+        max(0.05, ils_deadline - time.monotonic()),
         _mean_arc_cost(c, active) if ils else 1.0,
         ils and len({c.penalty[n] for n in active}) <= 1,
     )
@@ -432,7 +437,7 @@ def run_search(
             out_routes.append(route)
         if status is Status.NO_SOLUTION:
             status = Status.FEASIBLE
-    return RawResult(
+    result = RawResult(
         routes=out_routes,
         objective=objective,
         status=status,
@@ -441,4 +446,50 @@ def run_search(
         history=history,
         name=config.name,
         warm_start_used=warm_used,
+    )
+    if polish and objective is not None:
+        result = _polished(c, active, config, result, progress, deadline, t0)
+    return result
+
+
+def _polish_seconds(n_jobs: int, budget: float) -> float:
+    """Time kept for the final descent of an iterated local search: a descent over 100 jobs
+    ends in a tenth of a second, so 0.5 s plus 5 ms a job, never more than 5 % of the
+    budget (a short solve is mostly search)."""
+    return min(0.5 + 0.005 * n_jobs, 0.05 * budget)
+
+
+def _polished(
+    c: Compiled,
+    active: Sequence[int],
+    config: SearchConfig,
+    found: RawResult,
+    progress: Callable[[float, int, int], None] | None,
+    deadline: float,
+    t0: float,
+) -> RawResult:
+    """``found`` improved by guided local search from its routes until ``deadline``."""
+    offset = time.monotonic() - t0
+    report = None
+    if progress is not None:
+        report = lambda t, v, k: progress(offset + t, v, found.solutions + k)  # noqa: E731
+    polish = replace(
+        config,
+        metaheuristic="guided_local_search",
+        initial_routes=tuple(tuple(r) for r in found.routes),
+    )
+    more = run_search(c, active, polish, report, deadline)
+    best = found.objective or 0
+    if more.objective is None or more.objective >= best:
+        found.elapsed = time.monotonic() - t0
+        found.solutions += more.solutions
+        return found
+    history = found.history + [(offset + t, v) for t, v in more.history if v < best]
+    return replace(
+        more,
+        solutions=found.solutions + more.solutions,
+        elapsed=time.monotonic() - t0,
+        history=history,
+        name=config.name,
+        warm_start_used=False,
     )
