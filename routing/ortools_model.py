@@ -185,13 +185,45 @@ class _Model:
     index_of: dict[int, int]  # compiled job node → routing index
 
 
+def _shared_places(c: Compiled, active: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
+    """Model nodes (as compiled nodes), and each vehicle's start and end model node, with
+    one node per distinct start or end place.
+
+    OR-Tools 9.15 copies a dimension's transit matrix, all of it, every time a filter checks
+    a route (``FillDimensionValuesFromRoutingDimension`` takes its evaluator by value), so
+    the search's speed goes with the square of the node count. Technicians who leave from
+    and return to the same depot or home share one node: Solomon's 25 vehicles become one
+    depot instead of 50 nodes, 150 → 101 nodes, and iterated local search runs a third more
+    iterations (R201: 460 → 600 a second).
+    """
+    nodes = list(active)
+    place: dict[bytes, int] = {}
+
+    def node_of(compiled: int) -> int:
+        key = b"".join(
+            m.tobytes()
+            for m in (
+                c.seconds[compiled],
+                c.seconds[:, compiled],
+                c.metres[compiled],
+                c.metres[:, compiled],
+            )
+        )
+        if key not in place:
+            place[key] = len(nodes)
+            nodes.append(compiled)
+        return place[key]
+
+    starts = [node_of(c.start(v)) for v in range(c.n_vehicles)]
+    ends = [node_of(c.end(v)) for v in range(c.n_vehicles)]
+    return nodes, starts, ends
+
+
 def build_model(c: Compiled, active: Sequence[int]) -> _Model:
     """The routing model over the ``active`` job nodes (pre-checks removed the others)."""
     n_a, n_v = len(active), c.n_vehicles
-    nodes = [*active, *(c.start(v) for v in range(n_v)), *(c.end(v) for v in range(n_v))]
+    nodes, starts, ends = _shared_places(c, active)
     idx = np.asarray(nodes, dtype=np.intp)
-    starts = [n_a + v for v in range(n_v)]
-    ends = [n_a + n_v + v for v in range(n_v)]
     manager = pywrapcp.RoutingIndexManager(len(nodes), n_v, starts, ends)
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
@@ -199,13 +231,15 @@ def build_model(c: Compiled, active: Sequence[int]) -> _Model:
     seconds = c.seconds[np.ix_(idx, idx)]
     service = c.service[idx]
     transit = seconds + service[:, None]
-    # An unused technician goes nowhere: start → end costs no time and no money.
-    transit[n_a : n_a + n_v, n_a + n_v :] = 0
+    # An unused technician goes nowhere: start → end costs no time and no money. (No route
+    # ever leaves an end or enters a start, so a start → end arc is always an empty route.)
+    start_end = np.ix_(sorted(set(starts)), sorted(set(ends)))
+    transit[start_end] = 0
     time_cb = routing.RegisterTransitMatrix(_int_matrix(transit))
 
     for k, arc in enumerate(c.arc_costs):
         sub = arc[np.ix_(idx, idx)].copy()
-        sub[n_a : n_a + n_v, n_a + n_v :] = 0
+        sub[start_end] = 0
         cb = routing.RegisterTransitMatrix(_int_matrix(sub))
         for v in range(n_v):
             if c.arc_class[v] == k:
@@ -272,7 +306,7 @@ def build_model(c: Compiled, active: Sequence[int]) -> _Model:
         routing.AddDimensionWithVehicleCapacity(load_cb, 0, caps, True, "load")
 
     if any(m is not None for m in c.max_jobs):
-        ones = [1] * n_a + [0] * (2 * n_v)
+        ones = [1] * n_a + [0] * (len(nodes) - n_a)
         count_cb = routing.RegisterUnaryTransitVector(ones)
         caps = [n_a if m is None else int(m) for m in c.max_jobs]
         routing.AddDimensionWithVehicleCapacity(count_cb, 0, caps, True, "jobs")
