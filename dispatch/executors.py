@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dispatch.worker import PartOutcome, PartTask, init_worker, solve_part
+from routing.processes import search_process_env
 
 __all__ = [
     "Backend",
@@ -152,7 +153,9 @@ class LocalBackend:
             initializer=init_worker,
             initargs=(self._queue,),
         )
-        handle = _LocalHandle(task.key, attempt, pool, pool.submit(solve_part, task, attempt))
+        with search_process_env():  # the fork server starts with the first part
+            future = pool.submit(solve_part, task, attempt)
+        handle = _LocalHandle(task.key, attempt, pool, future)
         self._live[(task.key, attempt)] = handle
         return handle
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from routing.compiled import Compiled, restrict
 from routing.ortools_model import RawResult, SearchConfig, run_search
+from routing.processes import search_process_env
 from routing.schedule import route_cost, timing
 from routing.solution import Status
 
@@ -203,7 +204,8 @@ class _Runner:
     def run(self, tasks: list[tuple]) -> list[tuple[list[int], list[int], RawResult]]:
         if self.pool is None:
             return [_piece(self.c, *t) for t in tasks]
-        futures: list[Future] = [self.pool.submit(_piece_in_worker, *t) for t in tasks]
+        with search_process_env():  # workers start with the first pieces they are given
+            futures: list[Future] = [self.pool.submit(_piece_in_worker, *t) for t in tasks]
         return [f.result() for f in futures]
 
     def close(self) -> None:

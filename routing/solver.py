@@ -13,6 +13,7 @@ from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
 from routing.ortools_model import RawResult, SearchConfig, run_search
 from routing.params import SolveParams
+from routing.processes import search_process_env
 from routing.reasons import analyse_dropped, insert_dropped, precheck
 from routing.schedule import evaluate_nodes
 from routing.solution import Progress, Reason, Solution, Status, Unassigned
@@ -76,13 +77,18 @@ def _run_portfolio(
 ) -> list[RawResult]:
     if len(configs) == 1:
         return [run_search(c, active, configs[0], progress, deadline)]
+    # The first search stays in this process only when someone watches its progress: in a
+    # process of its own it gets the search environment (see routing.processes) too.
+    inline = configs[:1] if progress is not None else []
     ctx = multiprocessing.get_context("spawn")
     results: list[RawResult] = []
-    with ProcessPoolExecutor(max_workers=len(configs) - 1, mp_context=ctx) as pool:
-        futures: list[Future[RawResult]] = [
-            pool.submit(run_search, c, active, cfg, None, deadline) for cfg in configs[1:]
-        ]
-        results.append(run_search(c, active, configs[0], progress, deadline))
+    with ProcessPoolExecutor(max_workers=len(configs) - len(inline), mp_context=ctx) as pool:
+        with search_process_env():
+            futures: list[Future[RawResult]] = [
+                pool.submit(run_search, c, active, cfg, None, deadline)
+                for cfg in configs[len(inline) :]
+            ]
+        results.extend(run_search(c, active, cfg, progress, deadline) for cfg in inline)
         results.extend(f.result() for f in futures)
     return results
 
