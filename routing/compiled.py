@@ -77,6 +77,7 @@ class Compiled:
     penalty: tuple[int, ...]  # per job drop penalty
     horizon: int
     tech_signature: tuple[int, ...]  # equal for technicians whose one-job days are alike
+    place: np.ndarray  # per node: equal for nodes at the same place (a location number)
 
     def start(self, v: int) -> int:
         """Node of technician ``v``'s start place."""
@@ -219,6 +220,7 @@ def compile_problem(problem: Problem, matrices: Matrices) -> Compiled:
         penalty=penalty,
         horizon=int(horizon),
         tech_signature=_signatures(techs, node_loc[n_jobs:]),
+        place=np.asarray(node_loc, dtype=np.intp),
     )
 
 
@@ -293,4 +295,5 @@ def restrict(c: Compiled, jobs: Sequence[int], vehicles: Sequence[int]) -> Compi
         penalty=tuple(c.penalty[j] for j in jobs),
         horizon=c.horizon,
         tech_signature=tuple(c.tech_signature[v] for v in vehicles),
+        place=c.place[nodes],
     )

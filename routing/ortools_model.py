@@ -197,22 +197,14 @@ def _shared_places(c: Compiled, active: Sequence[int]) -> tuple[list[int], list[
     iterations (R201: 460 → 600 a second).
     """
     nodes = list(active)
-    place: dict[bytes, int] = {}
+    model_node: dict[int, int] = {}  # place → model node
 
     def node_of(compiled: int) -> int:
-        key = b"".join(
-            m.tobytes()
-            for m in (
-                c.seconds[compiled],
-                c.seconds[:, compiled],
-                c.metres[compiled],
-                c.metres[:, compiled],
-            )
-        )
-        if key not in place:
-            place[key] = len(nodes)
+        place = int(c.place[compiled])
+        if place not in model_node:
+            model_node[place] = len(nodes)
             nodes.append(compiled)
-        return place[key]
+        return model_node[place]
 
     starts = [node_of(c.start(v)) for v in range(c.n_vehicles)]
     ends = [node_of(c.end(v)) for v in range(c.n_vehicles)]
