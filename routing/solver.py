@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
@@ -129,9 +130,13 @@ def solve(
     end = t0 + params.time_limit
     deadline = end - min(0.1 * params.time_limit, 0.2 + 0.003 * len(pre.active))
 
-    def report(elapsed: float, objective: int, count: int) -> None:
-        if params.progress is not None:
-            params.progress(Progress(time.monotonic() - t0, objective / COST_SCALE, count))
+    # None when nobody watches: then every portfolio search may run in a search process.
+    report: Callable[[float, int, int], None] | None = None
+    if params.progress is not None:
+        watcher = params.progress
+
+        def report(elapsed: float, objective: int, count: int) -> None:
+            watcher(Progress(time.monotonic() - t0, objective / COST_SCALE, count))
 
     results: list[RawResult] = []
     # A daemonic process (a Dask worker by default) may not start children: search in-process.
