@@ -64,6 +64,7 @@ class SearchConfig:
     temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
     random_recreate: bool = True  # ILS: equal-priority jobs reinserted in random order
+    collect_routes: bool = False  # keep every distinct route seen (see routing.recombine)
     name: str = ""
 
 
@@ -79,6 +80,7 @@ class RawResult:
     history: list[tuple[float, int]] = field(default_factory=list)
     name: str = ""
     warm_start_used: bool = False
+    pool: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (vehicle, jobs)
 
 
 def _int_matrix(m: np.ndarray) -> list[list[int]]:
@@ -378,6 +380,12 @@ def run_search(
         # spins until the time limit without a new solution; its optimum is found in
         # milliseconds, so small problems get a short leash.
         deadline = min(deadline, t0 + 0.5 + 0.1 * len(active))
+    if config.seed:
+        # OR-Tools' search takes no seed (its generators start from a constant), so the seed
+        # shuffles the jobs' model indices instead: the same random draws then pick other
+        # visits to ruin and break ties differently, and two searches differ for real.
+        order = np.random.default_rng(config.seed).permutation(len(active))
+        active = [active[int(k)] for k in order]
     model = build_model(c, active)
     routing, manager = model.routing, model.manager
     if config.initial_routes is not None and config.metaheuristic == "iterated_local_search":
@@ -413,6 +421,8 @@ def run_search(
     # solve in a long-running process. The cost variable alone does not own the model.
     cost = routing.CostVar()
 
+    collect = _route_collector(model, c.n_vehicles) if config.collect_routes else None
+
     def on_solution() -> None:
         if not cost.Bound():
             # Iterated local search reports candidates whose span costs are not scheduled
@@ -420,6 +430,8 @@ def run_search(
             return
         value = int(cost.Value())
         count[0] += 1
+        if collect is not None:
+            collect(value)
         if not history or value < history[-1][1]:
             history.append((time.monotonic() - t0, value))
             if progress is not None:
@@ -472,10 +484,59 @@ def run_search(
         history=history,
         name=config.name,
         warm_start_used=warm_used,
+        pool=collect.routes() if collect is not None else [],
     )
     if polish and objective is not None:
         result = _polished(c, active, config, result, progress, deadline, t0)
     return result
+
+
+class _RouteCollector:
+    """The distinct routes of the solutions a search passes through, for recombination.
+
+    Reading a solution costs one ``Value()`` per visit (tens of microseconds on Solomon),
+    so only solutions within :attr:`SLACK` of the best so far are read: the routes of a
+    much worse solution are rarely part of a better combination.
+    """
+
+    SLACK = 0.02
+
+    def __init__(self, nexts: list[Any], starts: list[int], node_of: np.ndarray) -> None:
+        self._nexts = nexts
+        self._starts = starts
+        self._node_of = node_of  # routing index → compiled node, -1 for start/end indices
+        self._seen: set[tuple[int, tuple[int, ...]]] = set()
+        self._best: int | None = None
+
+    def __call__(self, value: int) -> None:
+        if self._best is None or value < self._best:
+            self._best = value
+        elif value > self._best * (1 + self.SLACK):
+            return
+        nexts, node_of = self._nexts, self._node_of
+        for v, start in enumerate(self._starts):
+            index = nexts[start].Value()
+            route: list[int] = []
+            while node_of[index] >= 0:
+                route.append(int(node_of[index]))
+                index = nexts[index].Value()
+            if route:
+                self._seen.add((v, tuple(route)))
+
+    def routes(self) -> list[tuple[int, tuple[int, ...]]]:
+        """Every distinct (vehicle, route) seen, in no particular order."""
+        return list(self._seen)
+
+
+def _route_collector(model: _Model, n_vehicles: int) -> _RouteCollector:
+    routing = model.routing
+    size = routing.Size() + n_vehicles
+    node_of = np.full(size, -1, dtype=np.int64)
+    for node, index in model.index_of.items():
+        node_of[index] = node
+    nexts = [routing.NextVar(i) for i in range(routing.Size())]
+    starts = [routing.Start(v) for v in range(n_vehicles)]
+    return _RouteCollector(nexts, starts, node_of)
 
 
 def _polish_seconds(n_jobs: int, budget: float) -> float:
@@ -506,9 +567,11 @@ def _polished(
     )
     more = run_search(c, active, polish, report, deadline)
     best = found.objective or 0
+    pool = list({*found.pool, *more.pool})
     if more.objective is None or more.objective >= best:
         found.elapsed = time.monotonic() - t0
         found.solutions += more.solutions
+        found.pool = pool
         return found
     history = found.history + [(offset + t, v) for t, v in more.history if v < best]
     return replace(
@@ -518,4 +581,5 @@ def _polished(
         history=history,
         name=config.name,
         warm_start_used=False,
+        pool=pool,
     )

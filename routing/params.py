@@ -81,6 +81,11 @@ class SolveParams:
     strategy
         Named tuning preset of the search (``"default"``, or ``"vrptw"`` for benchmark-style
         problems where all that matters is distance).
+    recombine
+        Keep the routes the searches pass through and, at the end, pick the cheapest plan
+        made of them (see :mod:`routing.recombine`). Only where a plan's cost is the sum of
+        its routes' (no span, soft-window, preferred-technician or balance costs), and not
+        for decomposed solves; it takes the last few percent of the time limit.
     """
 
     time_limit: float = 10.0
@@ -94,6 +99,7 @@ class SolveParams:
     log_search: bool = False
     strategy: str = "default"
     decompose: bool | None = None
+    recombine: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):

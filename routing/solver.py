@@ -12,10 +12,11 @@ from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matr
 from routing.decompose import LARGE, solve_decomposed
 from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
-from routing.ortools_model import RawResult, SearchConfig, run_search
+from routing.ortools_model import SMALL, RawResult, SearchConfig, run_search
 from routing.params import SolveParams
 from routing.processes import search_process_env
 from routing.reasons import analyse_dropped, insert_dropped, precheck
+from routing.recombine import recombine, separable
 from routing.schedule import evaluate_nodes
 from routing.solution import Progress, Reason, Solution, Status, Unassigned
 
@@ -94,6 +95,54 @@ def _run_portfolio(
     return results
 
 
+def _recombined(
+    c: Compiled,
+    active: tuple[int, ...],
+    results: list[RawResult],
+    config: SearchConfig,
+    deadline: float,
+    budget: float,
+    report: Callable[[float, int, int], None] | None,
+) -> RawResult | None:
+    """The best plan made of the searches' routes, improved by a short descent; None when
+    no combination beats the best search."""
+    t0 = time.monotonic()
+    found = [r for r in results if r.objective is not None]
+    if not found:
+        return None
+    best = min(found, key=lambda r: r.objective or 0)
+    pool = [route for r in found for route in r.pool]
+    for r in results:
+        r.pool = []  # a few thousand routes each: not kept in the solution's details
+    out = recombine(c, active, pool, best.routes, time_limit=budget * 2 / 3)
+    if out is None:
+        return None
+    routes, cost = out
+    history = [(time.monotonic() - t0, cost)]
+    if report is not None:
+        report(0.0, cost, 1)
+    polish = replace(
+        config,
+        metaheuristic="guided_local_search",
+        initial_routes=tuple(tuple(r) for r in routes),
+        collect_routes=False,
+        name="recombined",
+    )
+    more = run_search(c, active, polish, None, deadline)
+    if more.objective is not None and more.objective < cost:
+        more.history = history + [(t, v) for t, v in more.history if v < cost]
+        return more
+    return RawResult(
+        routes=routes,
+        objective=cost,
+        status=best.status,
+        solutions=1,
+        elapsed=time.monotonic() - t0,
+        history=history,
+        name="recombined",
+    )
+
+
 def solve(
     problem: Problem,
     matrix: TravelMatrix | Matrices | None = None,
@@ -147,7 +196,11 @@ def solve(
         if warm is not None:
             configs[0] = replace(configs[0], initial_routes=warm)
         large = len(pre.active) > LARGE and not c.balance_coef
-        if params.decompose or (params.decompose is None and large):
+        decomposed = bool(params.decompose or (params.decompose is None and large))
+        recombining = (
+            params.recombine and not decomposed and len(pre.active) > SMALL and separable(c)
+        )
+        if decomposed:
             results = [
                 solve_decomposed(
                     c,
@@ -159,6 +212,15 @@ def solve(
                     initial=warm,
                 )
             ]
+        elif recombining:
+            # The last few percent of the time: choose among the routes seen, then a short
+            # descent from that choice.
+            budget = min(0.06 * params.time_limit, 0.5 + 0.01 * len(pre.active))
+            configs = [replace(cfg, collect_routes=True) for cfg in configs]
+            results = _run_portfolio(c, pre.active, configs, deadline - budget, report)
+            combined = _recombined(c, pre.active, results, configs[0], deadline, budget, report)
+            if combined is not None:
+                results.append(combined)
         else:
             results = _run_portfolio(c, pre.active, configs, deadline, report)
 
