@@ -128,9 +128,11 @@ def _recombined(
         collect_routes=False,
         name="recombined",
     )
+    offset = time.monotonic() - t0
     more = run_search(c, active, polish, None, deadline)
     if more.objective is not None and more.objective < cost:
-        more.history = history + [(t, v) for t, v in more.history if v < cost]
+        more.history = history + [(offset + t, v) for t, v in more.history if v < cost]
+        more.elapsed = time.monotonic() - t0
         return more
     return RawResult(
         routes=routes,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from routing import Job, Priority, Problem, SolveParams, Technician, TimeWindow, Weights, solve
 from routing.compiled import compile_problem, resolve_matrices
-from routing.ortools_model import SearchConfig, run_search
+from routing.ortools_model import RawResult, SearchConfig, run_search
 from routing.reasons import precheck
 from routing.recombine import recombine, separable
 from routing.schedule import evaluate_nodes
+from routing.solution import Status
+from routing.solver import _recombined
 from tests.routing.checker import check_route, check_solution
 from tests.routing.helpers import HOUR, MIN, LineWorld
 
@@ -138,3 +141,34 @@ def test_a_solve_with_recombination_is_never_worse() -> None:
     assert with_pool.objective <= without.objective + 1e-9
     assert check_solution(p, w.matrices_for(p), with_pool) == []
     assert not with_pool.unassigned
+    for search in with_pool.details["searches"]:  # each history reads in time order
+        times = [t for t, _ in search["history"]]
+        values = [v for _, v in search["history"]]
+        assert times == sorted(times) and values == sorted(values, reverse=True)
+
+
+def test_a_recombined_plan_keeps_its_history_in_time_order() -> None:
+    """The choice among routes, then the descent from it: one history, one clock."""
+    w = LineWorld()
+    _, c, active = _line(_two(w), w)
+    a, b, cc, d = range(4)
+    zigzag = RawResult(
+        routes=[[a, cc], [b, d]],
+        objective=None,
+        status=Status.FEASIBLE,
+        solutions=1,
+        elapsed=0.1,
+        pool=[(0, (a, b)), (1, (cc, d))],
+    )
+    zigzag.objective = run_search(
+        c, active, SearchConfig(initial_routes=((a, cc), (b, d)), solution_limit=1)
+    ).objective
+    out = _recombined(
+        c, active, [zigzag], SearchConfig(solution_limit=20), time.monotonic() + 5, 1.0, None
+    )
+    assert out is not None and out.name == "recombined"
+    assert zigzag.objective is not None and out.objective is not None
+    assert out.objective < zigzag.objective
+    times = [t for t, _ in out.history]
+    assert times == sorted(times) and out.history[-1][1] == out.objective
+    assert zigzag.pool == []  # handed over, not kept in the solution's details
