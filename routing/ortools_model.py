@@ -1,8 +1,9 @@
-"""The OR-Tools model: the only module that imports ``ortools``.
+"""The OR-Tools routing model: the only module that imports OR-Tools' routing library.
 
 Everything about routing indices, callbacks and dimensions stays in here; the rest of the
 package speaks in compiled node numbers (see :mod:`routing.compiled`). Every hot path is a
-registered matrix or unary vector, so no Python code runs per arc during the search.
+registered matrix or unary vector, so no Python code runs per arc during the search. (The
+set-partitioning step of :mod:`routing.recombine` uses OR-Tools' MIP wrapper instead.)
 """
 
 from __future__ import annotations
