@@ -495,9 +495,10 @@ def run_search(
 class _RouteCollector:
     """The distinct routes of the solutions a search passes through, for recombination.
 
-    Reading a solution costs one ``Value()`` per visit (tens of microseconds on Solomon),
-    so only solutions within :attr:`SLACK` of the best so far are read: the routes of a
-    much worse solution are rarely part of a better combination.
+    Reading a solution costs one ``Value()`` per visit (about 0.1 ms on Solomon), so only
+    solutions within :attr:`SLACK` of the best so far are read: the routes of a much worse
+    solution are rarely part of a better combination. Measured on R201 and RC101 (10 s of
+    iterated local search): 2.3-3.3 % of the search's time, 700-900 distinct routes.
     """
 
     SLACK = 0.02
