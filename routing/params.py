@@ -84,8 +84,8 @@ class SolveParams:
     recombine
         Keep the routes the searches pass through and, at the end, pick the cheapest plan
         made of them (see :mod:`routing.recombine`). Only where a plan's cost is the sum of
-        its routes' (no span, soft-window, preferred-technician or balance costs), and not
-        for decomposed solves; it takes the last few percent of the time limit.
+        its routes' (no cost per working hour, lateness, SLA or balance costs), and not for
+        decomposed solves; it takes the last few percent of the time limit.
     """
 
     time_limit: float = 10.0

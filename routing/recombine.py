@@ -89,7 +89,7 @@ def recombine(
     incumbent
         The best plan found, job nodes per vehicle (its routes are added to the pool).
     time_limit
-        Seconds for CP-SAT.
+        Seconds for the whole step (SCIP gets what model building leaves).
 
     Returns
     -------
@@ -99,8 +99,10 @@ def recombine(
     """
     t0 = time.monotonic()
     klass = _vehicle_classes(c)
+    driven = [(v, tuple(r)) for v, r in enumerate(incumbent) if r]
+    incumbent_cols = [(klass[v], r) for v, r in driven]
     columns: dict[tuple[int, tuple[int, ...]], int] = {}
-    for v, route in [*pool, *((v, tuple(r)) for v, r in enumerate(incumbent) if r)]:
+    for v, route in [*pool, *driven]:
         key = (klass[v], route)
         if key not in columns:
             arc = c.arc_costs[c.arc_class[v]]
@@ -109,8 +111,7 @@ def recombine(
             columns[key] = int(arc[path[:-1], path[1:]].sum() + c.affinity[jobs, v].sum())
     if len(columns) > MAX_COLUMNS:
         keep = sorted(columns, key=lambda k: columns[k] / len(k[1]))[:MAX_COLUMNS]
-        keep_set = set(keep) | {(klass[v], tuple(r)) for v, r in enumerate(incumbent) if r}
-        columns = {k: columns[k] for k in keep_set}
+        columns = {k: columns[k] for k in {*keep, *incumbent_cols}}
     active_set = set(active)
     penalty = {j: int(c.penalty[j]) for j in active}
 
@@ -120,7 +121,6 @@ def recombine(
             p for j, p in penalty.items() if j not in served
         )
 
-    incumbent_cols = [(klass[v], tuple(r)) for v, r in enumerate(incumbent) if r]
     incumbent_cost = plan_cost(incumbent_cols)
 
     # A MIP solver, not CP-SAT: set partitioning lives on its LP relaxation, which SCIP's
