@@ -327,8 +327,9 @@ def solve_decomposed(
             progress(time.monotonic() - t0, best, count)
 
         # 2. Improvement of neighbourhoods of routes.
-        # Pieces are improved from the current routes, which only guided local search can do
-        # (OR-Tools' iterated local search restarts from scratch; measured worse here).
+        # Pieces are improved from the current routes by guided local search. (Iterated
+        # local search restarting from scratch was measured worse here; it can now start
+        # from the routes too, see run_search, which has not been measured on pieces.)
         improve = replace(config, metaheuristic="guided_local_search")
         # VRPTW pieces are smaller (PIECE_VRPTW) and reach their local optimum in about 3 s;
         # shorter slices then improve more of them (r1_10_1: 56,563 vs 56,863 at 5 s).

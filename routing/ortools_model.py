@@ -63,6 +63,7 @@ class SearchConfig:
     lean: tuple[str, ...] = ()  # local-search operators to switch off (names without use_)
     ruin: int = 10  # ILS: average number of visits removed per perturbation
     temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
+    heat: float = 2.5  # ILS: start temperature in mean arcs when ``temperatures`` is None
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
     random_recreate: bool = True  # ILS: equal-priority jobs reinserted in random order
     collect_routes: bool = False  # keep every distinct route seen (see routing.recombine)
@@ -101,8 +102,9 @@ def _search_parameters(
             routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         )
         # Simulated annealing in units of a typical arc: from 2.5 arcs down to 1/40 of one
-        # (100 → 1 distance units on Solomon, the setting of the SISR paper).
-        temps = config.temperatures or (2.5 * mean_arc, 0.025 * mean_arc)
+        # (100 → 1 distance units on Solomon, the setting of the SISR paper); a search that
+        # continues from a recombined plan starts cooler (``heat``) so as not to lose it.
+        temps = config.temperatures or (config.heat * mean_arc, 0.025 * mean_arc)
         random_order = config.random_recreate and same_value
         _ruin_and_recreate(params, config.ruin, temps, config.ils_improve, random_order)
     else:
@@ -375,6 +377,7 @@ def run_search(
         ``time.monotonic()`` value the search must end by (defaults to now + time limit).
     """
     t0 = time.monotonic()
+    original = config
     deadline = deadline if deadline is not None else t0 + config.time_limit
     if len(active) <= SMALL:
         # Guided local search on a small problem can run out of acceptable moves and then
@@ -389,14 +392,18 @@ def run_search(
         active = [active[int(k)] for k in order]
     model = build_model(c, active)
     routing, manager = model.routing, model.manager
-    if config.initial_routes is not None and config.metaheuristic == "iterated_local_search":
-        # OR-Tools' iterated local search cannot start from a given solution (it stops after
-        # one descent); guided local search improves a warm start.
-        config = replace(config, metaheuristic="guided_local_search")
     if len(active) <= TINY and config.metaheuristic != "greedy_descent":
         # A metaheuristic on a handful of jobs has nothing left to explore once the first
         # local optimum is reached, yet would run until the time limit: descend and stop.
         config = replace(config, metaheuristic="greedy_descent")
+    # OR-Tools' iterated local search cannot start from an assignment (it stops after one
+    # descent), but it does start from its first solution: an evaluator that costs nothing
+    # along the warm start's arcs and a lot elsewhere makes the construction rebuild it.
+    warm_ils = config.initial_routes is not None and config.metaheuristic == "iterated_local_search"
+    if warm_ils:
+        assert config.initial_routes is not None
+        follow = _FollowRoutes(model, config.initial_routes)  # kept alive for the search
+        routing.SetFirstSolutionEvaluator(follow)
     # The arc scale and "all jobs worth the same" only tune iterated local search; every
     # decomposition piece and dispatch part runs this, so the others skip the sampling.
     ils = config.metaheuristic == "iterated_local_search"
@@ -411,6 +418,8 @@ def run_search(
         _mean_arc_cost(c, active) if ils else 1.0,
         ils and len({c.penalty[n] for n in active}) <= 1,
     )
+    if warm_ils:
+        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.EVALUATOR_STRATEGY
     routing.CloseModelWithParameters(params)
 
     history: list[tuple[float, int]] = []
@@ -447,9 +456,16 @@ def run_search(
             [model.index_of[n] for n in r if n in model.index_of] for r in config.initial_routes
         ]
         initial = routing.ReadAssignmentFromRoutes(routes, True)
-        if initial is not None:
+        if initial is not None and warm_ils:
+            assignment = routing.SolveWithIteratedLocalSearch(params)
+            warm_used = True
+        elif initial is not None:
             assignment = routing.SolveFromAssignmentWithParameters(initial, params)
             warm_used = True
+        elif warm_ils:
+            # An infeasible warm start: the evaluator would steer the construction nowhere
+            # useful, so the search starts from the strategy the caller asked for.
+            return run_search(c, active, replace(original, initial_routes=None), progress, deadline)
     if assignment is None and not warm_used:
         if config.metaheuristic == "iterated_local_search":
             # The parameter alone only runs the first descent; this entry point iterates.
@@ -490,6 +506,28 @@ def run_search(
     if polish and objective is not None:
         result = _polished(c, active, config, result, progress, deadline, t0)
     return result
+
+
+class _FollowRoutes:
+    """First-solution evaluator that rebuilds given routes: zero along their arcs (start →
+    first job → … → end, and a dropped job to itself), a prohibitive cost on any other arc.
+
+    OR-Tools calls it for every candidate arc of the construction, about n² times, so it
+    is a dictionary lookup and nothing more (10 ms for 100 jobs)."""
+
+    FAR = 1 << 40
+
+    def __init__(self, model: _Model, routes: Sequence[Sequence[int]]) -> None:
+        routing = model.routing
+        self._next: dict[int, int] = {}
+        for v in range(routing.vehicles()):  # a vehicle the plan leaves out stays unused
+            route = routes[v] if v < len(routes) else ()
+            chain = [model.index_of[n] for n in route if n in model.index_of]
+            path = [routing.Start(v), *chain, routing.End(v)]
+            self._next.update(itertools.pairwise(path))
+
+    def __call__(self, i: int, j: int) -> int:
+        return 0 if self._next.get(i, i) == j else self.FAR
 
 
 class _RouteCollector:

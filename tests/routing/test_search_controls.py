@@ -73,7 +73,7 @@ def test_progress_reports_improving_objectives() -> None:
 @pytest.mark.parametrize("meta", ["guided_local_search", "iterated_local_search"])
 def test_warm_start_is_used_and_not_worse(meta: str) -> None:
     """Starting from a previous plan: the search reports it used it and never ends worse
-    (iterated local search cannot start from a plan, so guided local search takes over)."""
+    (for iterated local search, see also tests/routing/test_ils_warm_start.py)."""
     w = LineWorld()
     p = _grid_problem(w)
     first = solve(p, w.matrix(), SolveParams(time_limit=30, solution_limit=60))
