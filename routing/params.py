@@ -86,6 +86,11 @@ class SolveParams:
         made of them (see :mod:`routing.recombine`). Only where a plan's cost is the sum of
         its routes' (no cost per working hour, lateness, SLA or balance costs), and not for
         decomposed solves; it takes the last few percent of the time limit.
+    rounds
+        With recombination and several workers: how many times the searches meet. At each
+        meeting their routes so far are recombined and every search goes on from that plan.
+        ``None`` decides by the time limit: a round per 6 s, at most eight, for a portfolio of
+        iterated local searches; one round otherwise, and under a solution limit.
     """
 
     time_limit: float = 10.0
@@ -100,6 +105,7 @@ class SolveParams:
     strategy: str = "default"
     decompose: bool | None = None
     recombine: bool = True
+    rounds: int | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):
@@ -118,6 +124,8 @@ class SolveParams:
                 f"SolveParams.metaheuristic {self.metaheuristic!r} is not one of "
                 f"{', '.join(METAHEURISTICS)}"
             )
+        if self.rounds is not None and self.rounds < 1:
+            raise ValueError(f"SolveParams.rounds must be >= 1, got {self.rounds}")
         if self.workers < 1:
             raise ValueError(f"SolveParams.workers must be >= 1, got {self.workers}")
         if self.strategy not in ("default", "vrptw"):

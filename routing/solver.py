@@ -22,6 +22,10 @@ from routing.solution import Progress, Reason, Solution, Status, Unassigned
 
 __all__ = ["portfolio", "solve"]
 
+ROUND_SECONDS = 6.0  # see _rounds
+MAX_ROUNDS = 8
+WARM_HEAT = 0.5  # start temperature, in mean arcs, of a search continuing a recombined plan
+
 # Configurations tried by extra workers, strongest first. Each pairs a construction with an
 # improvement phase that explores differently, so independent searches rarely duplicate.
 _PORTFOLIO: tuple[tuple[str, str], ...] = (
@@ -79,20 +83,130 @@ def _run_portfolio(
 ) -> list[RawResult]:
     if len(configs) == 1:
         return [run_search(c, active, configs[0], progress, deadline)]
+    with _search_pool(len(configs), progress) as pool:
+        return _run_round(pool, c, active, configs, deadline, progress)
+
+
+def _search_pool(n: int, progress) -> ProcessPoolExecutor:
     # The first search stays in this process only when someone watches its progress: in a
     # process of its own it gets the search environment (see routing.processes) too.
-    inline = configs[:1] if progress is not None else []
+    inline = 1 if progress is not None else 0
     ctx = multiprocessing.get_context("spawn")
-    results: list[RawResult] = []
-    with ProcessPoolExecutor(max_workers=len(configs) - len(inline), mp_context=ctx) as pool:
-        with search_process_env():
-            futures: list[Future[RawResult]] = [
-                pool.submit(run_search, c, active, cfg, None, deadline)
-                for cfg in configs[len(inline) :]
-            ]
-        results.extend(run_search(c, active, cfg, progress, deadline) for cfg in inline)
-        results.extend(f.result() for f in futures)
+    return ProcessPoolExecutor(max_workers=max(1, n - inline), mp_context=ctx)
+
+
+def _run_round(
+    pool: ProcessPoolExecutor,
+    c: Compiled,
+    active: tuple[int, ...],
+    configs: list[SearchConfig],
+    deadline: float,
+    progress,
+) -> list[RawResult]:
+    """One search per configuration, all until ``deadline``: the first in this process when
+    someone watches its progress, the others in ``pool``."""
+    inline = configs[:1] if progress is not None else []
+    with search_process_env():
+        futures: list[Future[RawResult]] = [
+            pool.submit(run_search, c, active, cfg, None, deadline)
+            for cfg in configs[len(inline) :]
+        ]
+    results = [run_search(c, active, cfg, progress, deadline) for cfg in inline]
+    results.extend(f.result() for f in futures)
     return results
+
+
+def _rounds(params: SolveParams, workers: int) -> int:
+    """How many times the portfolio's searches meet: one round per ROUND_SECONDS of the time
+    limit. Measured for iterated local search only (guided local search would lose the
+    penalties it learned at each meeting), and a solution limit means a test wants one
+    reproducible search per worker."""
+    if params.rounds is not None:
+        return params.rounds
+    if workers < 2 or params.solution_limit is not None:
+        return 1
+    if params.metaheuristic != "iterated_local_search":
+        return 1
+    return max(1, min(MAX_ROUNDS, int(params.time_limit // ROUND_SECONDS)))
+
+
+def _cooperative(
+    c: Compiled,
+    active: tuple[int, ...],
+    configs: list[SearchConfig],
+    deadline: float,
+    budget: float,
+    progress,
+    rounds: int,
+) -> list[RawResult]:
+    """The portfolio in ``rounds`` rounds. Between two rounds the routes seen so far are
+    recombined (see :mod:`routing.recombine`), and every search of the next round starts
+    from that plan, cooler, and with a seed of its own.
+
+    Independent searches keep the best of two draws; meeting lets the search that settled
+    in a poor basin (a route too many or too few) continue from the better plan, and the
+    recombination joins the good routes of both.
+    """
+    if rounds <= 1 or len(configs) == 1:
+        return _run_portfolio(c, active, configs, deadline, progress)
+    t_start = time.monotonic()
+    span = deadline - t_start
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    merged: list[RawResult] = []
+    round_configs = configs
+    with _search_pool(len(configs), progress) as pool:
+        for k in range(rounds):
+            last = k == rounds - 1
+            # Choosing among the routes takes a moment, while every search process waits.
+            meet = 0.0 if last else min(budget * 2 / 3, 0.25 * span / rounds)
+            end = deadline if last else t_start + span * (k + 1) / rounds - meet
+            results = _run_round(pool, c, active, round_configs, end, progress)
+            offset = time.monotonic() - t_start - max(r.elapsed for r in results)
+            for r in results:
+                seen.update(r.pool)
+                r.pool = []
+            if merged:
+                results = [_chain(a, b, offset) for a, b in zip(merged, results, strict=True)]
+            merged = results
+            found = [r for r in results if r.objective is not None]
+            if last or not found:
+                break
+            best = min(found, key=lambda r: r.objective or 0)
+            plan = best.routes
+            out = recombine(c, active, list(seen), best.routes, time_limit=meet)
+            if out is not None:
+                plan = out[0]
+            start = tuple(tuple(r) for r in plan)
+            round_configs = [
+                replace(cfg, initial_routes=start, seed=cfg.seed + 1000 * (k + 1), heat=WARM_HEAT)
+                for cfg in configs
+            ]
+    pooled = [r for r in merged if r.objective is not None]
+    if pooled:
+        min(pooled, key=lambda r: r.objective or 0).pool = list(seen)
+    return merged
+
+
+def _chain(before: RawResult, after: RawResult, offset: float) -> RawResult:
+    """One configuration's searches across rounds, as one search: solutions add up, the
+    history goes on (times from the first round's start, improvements only), and the
+    result is the later round's, which started from the best plan so far."""
+    if before.objective is not None and (
+        after.objective is None or after.objective > before.objective
+    ):
+        # The later round could not use the plan (it never happens with a feasible one):
+        # keep what this configuration had.
+        return replace(before, solutions=before.solutions + after.solutions)
+    best = before.history[-1][1] if before.history else None
+    later = [(offset + t, v) for t, v in after.history if best is None or v < best]
+    return replace(
+        after,
+        solutions=before.solutions + after.solutions,
+        elapsed=offset + after.elapsed,
+        history=before.history + later,
+        name=before.name,
+        warm_start_used=before.warm_start_used,
+    )
 
 
 def _recombined(
@@ -186,8 +300,19 @@ def solve(
     if params.progress is not None:
         watcher = params.progress
 
+        reported: list[int] = []
+        counted = [0, 0]  # solutions of the phases before this one, and of this one
+
         def report(elapsed: float, objective: int, count: int) -> None:
-            watcher(Progress(time.monotonic() - t0, objective / COST_SCALE, count))
+            # A round of the portfolio counts its solutions from one again and starts from
+            # the best plan so far: the watcher sees one search, improving only.
+            if count < counted[1]:
+                counted[0] += counted[1]
+            counted[1] = count
+            if reported and objective >= reported[-1]:
+                return
+            reported.append(objective)
+            watcher(Progress(time.monotonic() - t0, objective / COST_SCALE, sum(counted)))
 
     results: list[RawResult] = []
     # A daemonic process (a Dask worker by default) may not start children: search in-process.
@@ -219,7 +344,10 @@ def solve(
             # descent from that choice.
             budget = min(0.06 * params.time_limit, 0.5 + 0.01 * len(pre.active))
             configs = [replace(cfg, collect_routes=True) for cfg in configs]
-            results = _run_portfolio(c, pre.active, configs, deadline - budget, report)
+            rounds = _rounds(params, len(configs))
+            results = _cooperative(
+                c, pre.active, configs, deadline - budget, budget, report, rounds
+            )
             combined = _recombined(c, pre.active, results, configs[0], deadline, budget, report)
             if combined is not None:
                 results.append(combined)
