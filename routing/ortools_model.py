@@ -28,6 +28,7 @@ from routing.solution import Status
 
 __all__ = ["RawResult", "SearchConfig", "run_search"]
 
+WARM_HEAT = 0.5  # ILS start temperature, in mean arcs, when continuing a good plan
 TINY = 3  # jobs; see run_search
 SMALL = 20  # jobs; see run_search
 _SORT = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters

@@ -12,7 +12,7 @@ from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matr
 from routing.decompose import LARGE, solve_decomposed
 from routing.domain import Problem
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
-from routing.ortools_model import SMALL, RawResult, SearchConfig, run_search
+from routing.ortools_model import SMALL, WARM_HEAT, RawResult, SearchConfig, run_search
 from routing.params import SolveParams
 from routing.processes import search_process_env
 from routing.reasons import analyse_dropped, insert_dropped, precheck
@@ -24,7 +24,6 @@ __all__ = ["portfolio", "solve"]
 
 ROUND_SECONDS = 6.0  # see _rounds
 MAX_ROUNDS = 8
-WARM_HEAT = 0.5  # start temperature, in mean arcs, of a search continuing a recombined plan
 
 # Configurations tried by extra workers, strongest first. Each pairs a construction with an
 # improvement phase that explores differently, so independent searches rarely duplicate.

@@ -184,3 +184,43 @@ def test_iterated_local_search_with_span_costs() -> None:
     )
     assert check_solution(p, w.matrices_for(p), s) == []
     assert seen and s.assigned == 14
+
+
+@pytest.mark.parametrize(
+    ("meta", "improved_by"),
+    [("iterated_local_search", "iterated_local_search"), ("guided_local_search",) * 2],
+)
+def test_decomposed_pieces_improve_with_the_solves_metaheuristic(
+    monkeypatch: pytest.MonkeyPatch, meta: str, improved_by: str
+) -> None:
+    """After the build (greedy descent), pieces start from their current routes: with
+    iterated local search, as a cool ILS from those routes; otherwise guided local search."""
+    import routing.decompose as decompose
+    from routing.ortools_model import WARM_HEAT, SearchConfig
+
+    monkeypatch.setattr(decompose, "PIECE", 20)
+    seen: list[SearchConfig] = []
+    real = decompose.run_search
+
+    def spy(c, active, config, progress=None, deadline=None):
+        seen.append(config)
+        return real(c, active, config, progress, deadline)
+
+    monkeypatch.setattr(decompose, "run_search", spy)
+    w = LineWorld()
+    techs = tuple(
+        Technician(id=f"t{k}", start=w.at(k * 25), shift=TimeWindow(8 * HOUR, 18 * HOUR))
+        for k in range(5)
+    )
+    jobs = tuple(
+        Job(id=f"j{k}", location=w.at((k * 37) % 100), duration=15 * MIN) for k in range(60)
+    )
+    p = Problem(techs, jobs)
+    params = SolveParams(time_limit=60, solution_limit=20, decompose=True, metaheuristic=meta)
+    s = solve(p, w.matrix(), params)
+    assert check_solution(p, w.matrices_for(p), s) == [] and s.assigned == 60
+    improving = [cfg for cfg in seen if cfg.initial_routes is not None]
+    assert improving
+    assert {cfg.metaheuristic for cfg in improving} == {improved_by}
+    if improved_by == "iterated_local_search":
+        assert {cfg.heat for cfg in improving} == {WARM_HEAT}
