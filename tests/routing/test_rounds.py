@@ -10,9 +10,9 @@ import pytest
 import routing.solver as solver_module
 from routing import SolveParams, solve
 from routing.compiled import COST_SCALE
-from routing.ortools_model import RawResult
+from routing.ortools_model import WARM_HEAT, RawResult
 from routing.solution import Progress, Status
-from routing.solver import WARM_HEAT, _chain, _rounds
+from routing.solver import _chain, _rounds
 from tests.routing.checker import check_solution
 from tests.routing.test_recombine import _windows_problem
 
