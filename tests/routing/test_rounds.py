@@ -44,10 +44,19 @@ def test_each_round_starts_from_the_plan_of_the_last_meeting(monkeypatch) -> Non
     assert all(cfg.initial_routes is None for cfg in first[:-1])
     for round_configs in later:
         configs = round_configs[:-1]
-        plans = {cfg.initial_routes for cfg in configs}
+        *others, probing = configs
+        plans = {cfg.initial_routes for cfg in others}
         assert len(plans) == 1 and None not in plans
+        assert all(cfg.max_vehicles is None for cfg in others)
+        # the last search probes fewer routes (see test_route_count), or joins the others
+        if probing.max_vehicles is None:
+            assert probing.initial_routes in plans
+        else:
+            assert probing.initial_routes is not None
+            assert sum(1 for r in probing.initial_routes if r) <= probing.max_vehicles
         assert all(cfg.heat == WARM_HEAT for cfg in configs)
         assert len({cfg.seed for cfg in configs}) == len(configs)
+    assert later[0][-2].max_vehicles is not None  # the first meeting removes a route
     seeds = [cfg.seed for r in calls for cfg in r[:-1]]
     assert len(set(seeds)) == len(seeds)
     best_search = min(v for r in calls for v in r[-1] if v is not None)
@@ -130,3 +139,31 @@ def test_a_watcher_sees_one_search_improving_across_rounds() -> None:
     assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
     assert counts == sorted(counts)
     assert s.objective <= values[-1] + 1e-9
+
+
+_REAL_RUN_SEARCH = solver_module.run_search
+_DESCENTS: list = []
+
+
+def _spy_run_search(c, active, config, progress=None, deadline=None):
+    """Module level: the pool pickles the search function by name."""
+    if config.name == "descended":
+        _DESCENTS.append(config)
+    return _REAL_RUN_SEARCH(c, active, config, progress, deadline)
+
+
+def test_the_last_seconds_keep_both_cores_searching(monkeypatch) -> None:
+    """While the final recombination runs in this process, one more search goes on from the
+    best plan in the pool; and when the recombination finds nothing better, the descent
+    starts from the best search instead of leaving the time unused."""
+    _DESCENTS.clear()
+    monkeypatch.setattr(solver_module, "run_search", _spy_run_search)
+    monkeypatch.setattr(solver_module, "recombine", lambda *a, **k: None)
+    p, w = _windows_problem()
+    s = solve(p, w.matrix(), SolveParams(time_limit=3, metaheuristic=ILS, workers=2, seed=1))
+    names = [x["name"] for x in s.details["searches"]]
+    assert any(n.endswith("(last seconds)") for n in names)
+    assert len(_DESCENTS) == 1 and _DESCENTS[0].metaheuristic == "guided_local_search"
+    searches = [x for x in s.details["searches"] if x["objective"] is not None]
+    assert s.objective <= min(x["objective"] for x in searches) + 1e-9
+    assert check_solution(p, w.matrices_for(p), s) == []
