@@ -68,7 +68,6 @@ class SearchConfig:
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
     random_recreate: bool = True  # ILS: equal-priority jobs reinserted in random order
     collect_routes: bool = False  # keep every distinct route seen (see routing.recombine)
-    max_vehicles: int | None = None  # at most this many routes (see routing.route_count)
     name: str = ""
 
 
@@ -402,8 +401,6 @@ def run_search(
     # descent), but it does start from its first solution: an evaluator that costs nothing
     # along the warm start's arcs and a lot elsewhere makes the construction rebuild it.
     warm_ils = config.initial_routes is not None and config.metaheuristic == "iterated_local_search"
-    if config.max_vehicles is not None:
-        routing.SetMaximumNumberOfActiveVehicles(config.max_vehicles)
     if warm_ils:
         assert config.initial_routes is not None
         follow = _FollowRoutes(model, config.initial_routes)  # kept alive for the search

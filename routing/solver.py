@@ -17,7 +17,6 @@ from routing.params import SolveParams
 from routing.processes import search_process_env
 from routing.reasons import analyse_dropped, insert_dropped, precheck
 from routing.recombine import recombine, separable
-from routing.route_count import RouteCountProbe
 from routing.schedule import evaluate_nodes
 from routing.solution import Progress, Reason, Solution, Status, Unassigned
 
@@ -142,8 +141,7 @@ def _cooperative(
     """The portfolio in ``rounds`` rounds until ``deadline``, then the final recombination
     until ``final``. Between two rounds the routes seen so far are recombined (see
     :mod:`routing.recombine`), and every search of the next round starts from that plan,
-    cooler, and with a seed of its own, except one that explores fewer routes (see
-    :mod:`routing.route_count`).
+    cooler, and with a seed of its own.
 
     Independent searches keep the best of two draws; meeting lets the search that settled
     in a poor basin continue from the better plan, and the recombination joins the good
@@ -157,7 +155,6 @@ def _cooperative(
     span = deadline - t_start
     seen: set[tuple[int, tuple[int, ...]]] = set()
     merged: list[RawResult] = []
-    probe = RouteCountProbe()
     round_configs = configs
     with _search_pool(len(configs), progress) as pool:
         for k in range(rounds):
@@ -170,7 +167,6 @@ def _cooperative(
             for r in results:
                 seen.update(r.pool)
                 r.pool = []
-            probe.record(results)
             if merged:
                 results = [_chain(a, b, offset) for a, b in zip(merged, results, strict=True)]
             merged = results
@@ -178,20 +174,15 @@ def _cooperative(
             if last or not found:
                 break
             best = min(found, key=lambda r: r.objective or 0)
-            plan, cost = best.routes, best.objective or 0
+            plan = best.routes
             out = recombine(c, active, list(seen), best.routes, time_limit=meet)
             if out is not None:
-                plan, cost = out
+                plan = out[0]
             start = tuple(tuple(r) for r in plan)
             round_configs = [
                 replace(cfg, initial_routes=start, seed=cfg.seed + 1000 * (k + 1), heat=WARM_HEAT)
                 for cfg in configs
             ]
-            fewer = probe.next(start, cost, k)
-            if fewer is not None:
-                round_configs[-1] = replace(
-                    round_configs[-1], initial_routes=fewer.routes, max_vehicles=fewer.max_vehicles
-                )
         pooled = [r for r in merged if r.objective is not None]
         if pooled:
             min(pooled, key=lambda r: r.objective or 0).pool = list(seen)
@@ -287,7 +278,6 @@ def _recombined(
         metaheuristic="guided_local_search",
         initial_routes=tuple(tuple(r) for r in routes),
         collect_routes=False,
-        max_vehicles=None,
         name=name,
     )
     offset = time.monotonic() - t0
