@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'bks':>10} {'ours s':>7} {'pyvrp s':>7}"
         )
     paths = find_instances(args.data, names)
+    per_seed: list[float] = []  # each seed's mean ratio
     for repeat in range(args.repeat):
         seed = args.seed + repeat
         for path in paths:
@@ -162,17 +163,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{theirs['seconds']:>7.1f}{flag}",
                     flush=True,
                 )
-        if args.repeat > 1 and not args.json:
-            done = [r["ratio"] for r in rows if r["seed"] == seed and r["ratio"] is not None]
-            if done:
-                print(f"seed {seed}: mean ratio {sum(done) / len(done):.4f}", flush=True)
-    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    mean = sum(ratios) / len(ratios) if ratios else None
-    per_seed = []
-    for repeat in range(args.repeat):
-        done = [r["ratio"] for r in rows if r["seed"] == args.seed + repeat and r["ratio"]]
+        done = [r["ratio"] for r in rows if r["seed"] == seed and r["ratio"] is not None]
         if done:
             per_seed.append(sum(done) / len(done))
+            if args.repeat > 1 and not args.json:
+                print(f"seed {seed}: mean ratio {per_seed[-1]:.4f}", flush=True)
+    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
+    mean = sum(ratios) / len(ratios) if ratios else None
     load_after = os.getloadavg()
     if args.json:
         print(
