@@ -21,7 +21,7 @@ from ortools.linear_solver import pywraplp
 
 from routing.compiled import Compiled
 
-__all__ = ["Pool", "recombine", "separable"]
+__all__ = ["Pool", "recombine", "separable", "vehicle_classes"]
 
 Pool = list[tuple[int, tuple[int, ...]]]
 """(vehicle, job nodes in visiting order) pairs, as searches collect them."""
@@ -48,7 +48,7 @@ def separable(c: Compiled) -> bool:
     )
 
 
-def _vehicle_classes(c: Compiled) -> list[int]:
+def vehicle_classes(c: Compiled) -> list[int]:
     """Vehicles that can drive each other's routes at the same cost share a class."""
     seen: dict[tuple, int] = {}
     out = []
@@ -98,7 +98,7 @@ def recombine(
         than the incumbent.
     """
     t0 = time.monotonic()
-    klass = _vehicle_classes(c)
+    klass = vehicle_classes(c)
     driven = [(v, tuple(r)) for v, r in enumerate(incumbent) if r]
     incumbent_cols = [(klass[v], r) for v, r in driven]
     columns: dict[tuple[int, tuple[int, ...]], int] = {}

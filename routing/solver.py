@@ -11,6 +11,7 @@ from dataclasses import replace
 from routing.compiled import COST_SCALE, Compiled, compile_problem, resolve_matrices
 from routing.decompose import LARGE, solve_decomposed
 from routing.domain import Problem
+from routing.fleet import fleet_for, whole
 from routing.matrix import HaversineMatrix, Matrices, TravelMatrix
 from routing.ortools_model import SMALL, WARM_HEAT, RawResult, SearchConfig, run_search
 from routing.params import SolveParams
@@ -145,7 +146,8 @@ def _cooperative(
 
     Independent searches keep the best of two draws; meeting lets the search that settled
     in a poor basin continue from the better plan, and the recombination joins the good
-    routes of both.
+    routes of both. From the second round on, the searches leave out the unused vehicles
+    beyond a few spare ones of each kind (see :mod:`routing.fleet`).
     """
     budget = final - deadline
     if len(configs) == 1:
@@ -156,13 +158,15 @@ def _cooperative(
     seen: set[tuple[int, tuple[int, ...]]] = set()
     merged: list[RawResult] = []
     round_configs = configs
+    fleet = whole(c)
     with _search_pool(len(configs), progress) as pool:
         for k in range(rounds):
             last = k == rounds - 1
             # Choosing among the routes takes a moment, while every search process waits.
             meet = 0.0 if last else min(budget * 2 / 3, 0.25 * span / rounds)
             end = deadline if last else t_start + span * (k + 1) / rounds - meet
-            results = _run_round(pool, c, active, round_configs, end, progress)
+            raw = _run_round(pool, fleet.compiled, active, round_configs, end, progress)
+            results = [fleet.lift(r) for r in raw]
             offset = time.monotonic() - t_start - max(r.elapsed for r in results)
             for r in results:
                 seen.update(r.pool)
@@ -178,7 +182,9 @@ def _cooperative(
             out = recombine(c, active, list(seen), best.routes, time_limit=meet)
             if out is not None:
                 plan = out[0]
-            start = tuple(tuple(r) for r in plan)
+            # The next round searches with the plan's vehicles and a few spare ones.
+            fleet = fleet_for(c, plan)
+            start = fleet.plan(plan)
             round_configs = [
                 replace(cfg, initial_routes=start, seed=cfg.seed + 1000 * (k + 1), heat=WARM_HEAT)
                 for cfg in configs
@@ -205,23 +211,25 @@ def _finish(
     of a 30 s solve whenever the recombination found nothing better)."""
     found = [r for r in results if r.objective is not None]
     more: Future[RawResult] | None = None
+    fleet = whole(c)
     if pool is not None and found and configs[-1].solution_limit is None:
         best = min(found, key=lambda r: r.objective or 0)
         cfg = configs[-1]
+        fleet = fleet_for(c, best.routes)
         last = replace(
             cfg,
-            initial_routes=tuple(tuple(r) for r in best.routes),
+            initial_routes=fleet.plan(best.routes),
             seed=cfg.seed + 1000 * (MAX_ROUNDS + 1),
             heat=WARM_HEAT,
             collect_routes=False,
             name=f"{cfg.name} (last seconds)",
         )
         with search_process_env():
-            more = pool.submit(run_search, c, active, last, None, final)
+            more = pool.submit(run_search, fleet.compiled, active, last, None, final)
     combined = _recombined(c, active, results, configs[0], final, budget, progress)
     out = results + ([combined] if combined is not None else [])
     if more is not None:
-        out.append(more.result())
+        out.append(fleet.lift(more.result()))
     return out
 
 
@@ -273,15 +281,16 @@ def _recombined(
     history = [(time.monotonic() - t0, cost)]
     if report is not None and out is not None:
         report(0.0, cost, 1)
+    fleet = fleet_for(c, routes)
     polish = replace(
         config,
         metaheuristic="guided_local_search",
-        initial_routes=tuple(tuple(r) for r in routes),
+        initial_routes=fleet.plan(routes),
         collect_routes=False,
         name=name,
     )
     offset = time.monotonic() - t0
-    more = run_search(c, active, polish, None, deadline)
+    more = fleet.lift(run_search(fleet.compiled, active, polish, None, deadline))
     if more.objective is not None and more.objective < cost:
         more.history = history + [(offset + t, v) for t, v in more.history if v < cost]
         more.elapsed = time.monotonic() - t0
