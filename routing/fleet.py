@@ -4,7 +4,7 @@ A benchmark-style fleet is many identical vehicles of which a plan uses a few (S
 R201: 8 of 25), and OR-Tools' reinsertion tries every empty vehicle of a kind as if it were
 a new place to put a job, so the 17 empty ones of R201 slow every ruin-and-recreate step
 without offering anything a single empty one would not: the search ran 790 iterations in
-3 s with 25 vehicles and 1,210-1,280 with 9-12 (`log_search` counts). Once the searches
+3 s with 25 vehicles and 1,208-1,281 with 9-12 (`log_search` counts). Once the searches
 have a plan, the next round searches with the vehicles that plan uses and at most
 :data:`SPARE` unused ones of each class of interchangeable vehicles (same places, shift,
 capacity, costs, eligible jobs; see :func:`routing.recombine.vehicle_classes`), so a plan
