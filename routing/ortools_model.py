@@ -66,7 +66,9 @@ class SearchConfig:
     temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
     heat: float = 2.5  # ILS: start temperature in mean arcs when ``temperatures`` is None
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
-    random_recreate: bool = True  # ILS: equal-priority jobs reinserted in random order
+    # ILS reinsertion order: random (True), most valuable first (False), or random only when
+    # every job is worth the same (None; see _search_parameters)
+    random_recreate: bool | None = None
     collect_routes: bool = False  # keep every distinct route seen (see routing.recombine)
     name: str = ""
 
@@ -106,7 +108,7 @@ def _search_parameters(
         # (100 → 1 distance units on Solomon, the setting of the SISR paper); a search that
         # continues from a recombined plan starts cooler (``heat``) so as not to lose it.
         temps = config.temperatures or (config.heat * mean_arc, 0.025 * mean_arc)
-        random_order = config.random_recreate and same_value
+        random_order = same_value if config.random_recreate is None else config.random_recreate
         _ruin_and_recreate(params, config.ruin, temps, config.ils_improve, random_order)
     else:
         params.local_search_metaheuristic = getattr(
@@ -155,9 +157,11 @@ def _ruin_and_recreate(
     rr.recreate_strategy.heuristic = (
         routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     )
-    # SISR's diversity comes from varying the reinsertion order. OR-Tools allows a random
-    # order only on its own, so it is used when all jobs are worth the same (no priorities);
-    # otherwise the most valuable jobs go back first.
+    # SISR's diversity comes from varying the reinsertion order: with the most valuable jobs
+    # always first, the Solomon instances with mixed priorities ended up to 1.3 % longer
+    # (R201, two 30 s searches, three seeds). But OR-Tools allows a random order only on its
+    # own (not "by value, then at random"), and when not every job fits, value first keeps
+    # the better jobs; routing.solver chooses per search (portfolio, _reinsertion).
     lci = rr.recreate_strategy.parameters.local_cheapest_insertion
     del lci.insertion_sorting_properties[:]
     lci.insertion_sorting_properties.extend(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
@@ -57,6 +57,9 @@ def portfolio(params: SolveParams, n: int) -> list[SearchConfig]:
             strategy=params.strategy,
             seed=params.seed + k,
             ruin=(10, 15, 8, 12)[k % 4],  # different ruin sizes diversify ILS searches
+            # The first search reinserts the most valuable jobs first when values differ;
+            # the others reinsert at random, which finds shorter routes when every job fits.
+            random_recreate=None if k == 0 else True,
             name=f"{k}:{fs}+{mh}",
         )
         for k, (fs, mh) in enumerate(pairs)
@@ -130,6 +133,17 @@ def _rounds(params: SolveParams, workers: int) -> int:
     return max(1, min(MAX_ROUNDS, int(params.time_limit // ROUND_SECONDS)))
 
 
+def _reinsertion(plan: Sequence[Sequence[int]], active: Sequence[int]) -> bool | None:
+    """The reinsertion order of the searches that continue from ``plan``.
+
+    A plan that serves every job has no place to protect, so every search reinserts at
+    random, which finds shorter routes (the Solomon ten with mixed priorities: 1.1 % on
+    R201). A plan that leaves jobs out goes on with the valuable jobs first: on RC101 with 10
+    of its 25 vehicles, searches reinserting at random left out more valuable jobs.
+    """
+    return True if sum(map(len, plan)) >= len(active) else None
+
+
 def _cooperative(
     c: Compiled,
     active: tuple[int, ...],
@@ -185,8 +199,15 @@ def _cooperative(
             # The next round searches with the plan's vehicles and a few spare ones.
             fleet = fleet_for(c, plan)
             start = fleet.plan(plan)
+            order = _reinsertion(plan, active)
             round_configs = [
-                replace(cfg, initial_routes=start, seed=cfg.seed + 1000 * (k + 1), heat=WARM_HEAT)
+                replace(
+                    cfg,
+                    initial_routes=start,
+                    seed=cfg.seed + 1000 * (k + 1),
+                    heat=WARM_HEAT,
+                    random_recreate=order,
+                )
                 for cfg in configs
             ]
         pooled = [r for r in merged if r.objective is not None]
@@ -221,6 +242,7 @@ def _finish(
             initial_routes=fleet.plan(best.routes),
             seed=cfg.seed + 1000 * (MAX_ROUNDS + 1),
             heat=WARM_HEAT,
+            random_recreate=_reinsertion(best.routes, active),
             collect_routes=False,
             name=f"{cfg.name} (last seconds)",
         )
