@@ -9,6 +9,7 @@ its strength is a random order (see ``routing.solver._reinsertion``).
     .venv/bin/python bench/priorities.py                        # R201 RC201 RC101 R112, 30 s
     .venv/bin/python bench/priorities.py --instance R201 --seeds 0,1,2
     .venv/bin/python bench/priorities.py --vehicles 10          # a day too short: who is left
+    .venv/bin/python bench/priorities.py --quick                # R201, 5 s (make bench --quick)
 
 With ``--vehicles`` below what the instance needs, the mixed run leaves jobs out; the line
 then shows the objective and how many jobs of each priority were dropped (never urgent).
@@ -68,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2")
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--vehicles", type=int, help="fewer vehicles than the instance has")
+    ap.add_argument("--quick", action="store_true", help="R201 only, 5 s, seed 0")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.instance, args.seeds, args.time_limit = args.instance or ["R201"], "0", 5.0
+    if args.vehicles is not None and args.vehicles < 1:
+        ap.error("--vehicles must be at least 1")
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:

@@ -156,7 +156,7 @@ def _cooperative(
     """The portfolio in ``rounds`` rounds until ``deadline``, then the final recombination
     until ``final``. Between two rounds the routes seen so far are recombined (see
     :mod:`routing.recombine`), and every search of the next round starts from that plan,
-    cooler, and with a seed of its own.
+    cooler, with a seed of its own, and reinserting at random if the plan serves every job.
 
     Independent searches keep the best of two draws; meeting lets the search that settled
     in a poor basin continue from the better plan, and the recombination joins the good
