@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+import dispatch.batch as batch_module
 from crm.models import (
     Plan,
     PlanStatus,
@@ -29,6 +30,7 @@ from crm.settings import Settings
 from dispatch.batch import (
     EXIT_PART_FAILED,
     PlanProgress,
+    part_metaheuristic,
     plan_day,
     shortfall,
     third_pass_tickets,
@@ -120,6 +122,39 @@ def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> N
     assert all(by_ticket[t] == cai for t in east)
     assert sum(1 for t in north if by_ticket.get(t) == cai) >= 1
     assert result.totals["assigned"] == 8
+
+
+def test_parts_on_the_clock_use_iterated_local_search() -> None:
+    """Half a minute per part or more, no solution limit: ILS; shorter or limited: GLS."""
+    assert part_metaheuristic(30, None) == "iterated_local_search"
+    assert part_metaheuristic(120, None) == "iterated_local_search"
+    assert part_metaheuristic(29.5, None) == "guided_local_search"
+    assert part_metaheuristic(30, 15) == "guided_local_search"
+
+
+def test_a_plan_whose_parts_search_with_ils_is_complete(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second-pass world again, on a short clock with the ILS threshold lowered: the
+    same eight tickets are served, Cai's East work stays his."""
+    monkeypatch.setattr(batch_module, "ILS_PART_SECONDS", 1.0)
+    w = World(engine).setup()
+    w.territory("North", lat=31.25, lon=121.40, size=0.05)
+    w.territory("East", lat=31.25, lon=121.60, size=0.05)
+    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], shift=(8, 12))
+    w.engineer("Cai", lat=31.27, lon=121.55, primary=["East"], secondary=["North"])
+    w.scatter(6, territory="North", lat=31.25, duration_min=50)
+    east = w.scatter(2, territory="East", lat=31.25, lon=121.60)
+    result = plan_day(engine, DAY, time_limit=2, settings=SETTINGS)
+    assert result.exit_code == 0, result.error
+    assert result.totals["assigned"] == 8
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Stop.ticket_id, Route.engineer_id)
+            .join(Route, col(Route.id) == Stop.route_id)
+            .where(Route.plan_id == result.plan_id)
+        ).all()
+    assert all(dict(rows)[t] == w.engineers["Cai"] for t in east)
 
 
 def test_totals_say_where_hands_ran_short(engine: Engine) -> None:
