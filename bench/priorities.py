@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,13 +53,12 @@ def run(name: str, seed: int, limit: float, mixed: bool, vehicles: int | None) -
     sol = solve(problem, matrix, params)
     routes = solution_routes(sol)
     priority = {j.id: j.priority for j in problem.jobs}
-    left = [priority[u.job_id] for u in sol.unassigned]
+    left = Counter(priority[u.job_id].value for u in sol.unassigned)
     errors = [e for e in check_vrptw(inst, routes) if " served 0 times" not in e]
     return {
         "distance": route_distance(inst, routes),
-        "routes": len(routes),
         "objective": sol.objective,
-        "dropped": {p.value: left.count(p) for p in CYCLE if left.count(p)},
+        "dropped": {p.value: left[p.value] for p in CYCLE if left[p.value]},
         "feasible": not errors,
     }
 

@@ -95,9 +95,20 @@ def test_touching_territories_sharing_an_engineer_form_one_part(engine: Engine) 
     assert sorted(p.name for p in dec.parts) == ["East", "North", "South"]
 
 
-def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> None:
-    """North has more work than Ann can do; Cai (East, secondary North) takes the rest in
-    the second pass and keeps his own East tickets."""
+def _engineer_of_ticket(engine: Engine, plan_id: int | None) -> dict[int, int]:
+    """Each planned ticket's engineer in plan ``plan_id``."""
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Stop.ticket_id, Route.engineer_id)
+            .join(Route, col(Route.id) == Stop.route_id)
+            .where(Route.plan_id == plan_id)
+        ).all()
+    return dict(rows)
+
+
+def _north_overbooked(engine: Engine) -> tuple[World, list[int], list[int]]:
+    """Ann alone in North with more work than she can do; Cai (East, secondary North) has
+    room. Returns the world, North's six tickets and East's two."""
     w = World(engine).setup()
     w.territory("North", lat=31.25, lon=121.40, size=0.05)
     w.territory("East", lat=31.25, lon=121.60, size=0.05)
@@ -105,19 +116,20 @@ def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> N
     w.engineer("Cai", lat=31.27, lon=121.55, primary=["East"], secondary=["North"])
     north = w.scatter(6, territory="North", lat=31.25, duration_min=50)
     east = w.scatter(2, territory="East", lat=31.25, lon=121.60)
+    return w, north, east
+
+
+def test_second_pass_gives_leftovers_to_secondary_engineers(engine: Engine) -> None:
+    """North has more work than Ann can do; Cai (East, secondary North) takes the rest in
+    the second pass and keeps his own East tickets."""
+    w, north, east = _north_overbooked(engine)
     seen: list[PlanProgress] = []
     result = plan_day(engine, DAY, **FAST, progress=seen.append)
     assert result.exit_code == 0, result.error
     assert [p.pass_no for p in result.parts] == [1, 1, 2]
     # The second pass starts from Cai's first-pass route: the bar counts each ticket once.
     assert max(p.assigned for p in seen) == seen[-1].assigned == result.totals["assigned"]
-    with Session(engine) as s:
-        rows = s.exec(
-            select(Stop.ticket_id, Route.engineer_id)
-            .join(Route, col(Route.id) == Stop.route_id)
-            .where(Route.plan_id == result.plan_id)
-        ).all()
-    by_ticket = dict(rows)
+    by_ticket = _engineer_of_ticket(engine, result.plan_id)
     cai = w.engineers["Cai"]
     assert all(by_ticket[t] == cai for t in east)
     assert sum(1 for t in north if by_ticket.get(t) == cai) >= 1
@@ -138,23 +150,12 @@ def test_a_plan_whose_parts_search_with_ils_is_complete(
     """The second-pass world again, on a short clock with the ILS threshold lowered: the
     same eight tickets are served, Cai's East work stays his."""
     monkeypatch.setattr(batch_module, "ILS_PART_SECONDS", 1.0)
-    w = World(engine).setup()
-    w.territory("North", lat=31.25, lon=121.40, size=0.05)
-    w.territory("East", lat=31.25, lon=121.60, size=0.05)
-    w.engineer("Ann", lat=31.27, lon=121.42, primary=["North"], shift=(8, 12))
-    w.engineer("Cai", lat=31.27, lon=121.55, primary=["East"], secondary=["North"])
-    w.scatter(6, territory="North", lat=31.25, duration_min=50)
-    east = w.scatter(2, territory="East", lat=31.25, lon=121.60)
+    w, _, east = _north_overbooked(engine)
     result = plan_day(engine, DAY, time_limit=2, settings=SETTINGS)
     assert result.exit_code == 0, result.error
     assert result.totals["assigned"] == 8
-    with Session(engine) as s:
-        rows = s.exec(
-            select(Stop.ticket_id, Route.engineer_id)
-            .join(Route, col(Route.id) == Stop.route_id)
-            .where(Route.plan_id == result.plan_id)
-        ).all()
-    assert all(dict(rows)[t] == w.engineers["Cai"] for t in east)
+    by_ticket = _engineer_of_ticket(engine, result.plan_id)
+    assert all(by_ticket[t] == w.engineers["Cai"] for t in east)
 
 
 def test_totals_say_where_hands_ran_short(engine: Engine) -> None:
@@ -268,14 +269,8 @@ def test_an_urgent_leftover_displaces_a_busy_neighbours_low_priority_work(
     )
     result = plan_day(engine, DAY, **FAST)
     assert result.exit_code == 0, result.error
+    stops = _engineer_of_ticket(engine, result.plan_id)
     with Session(engine) as s:
-        stops = dict(
-            s.exec(
-                select(Stop.ticket_id, Route.engineer_id)
-                .join(Route, col(Route.id) == Stop.route_id)
-                .where(Route.plan_id == result.plan_id)
-            ).all()
-        )
         why = {
             u.ticket_id: u
             for u in s.exec(select(PlanUnassigned).where(PlanUnassigned.plan_id == result.plan_id))

@@ -39,17 +39,17 @@ def _recreate_order(config: SearchConfig, same_value: bool) -> list[int]:
 def test_recreate_order_follows_the_setting(
     setting: bool | None, same_value: bool, expected: list[int]
 ) -> None:
-    config = SearchConfig(metaheuristic="iterated_local_search", random_recreate=setting)
+    config = SearchConfig(metaheuristic=ILS, random_recreate=setting)
     assert _recreate_order(config, same_value) == expected
 
 
 def test_the_portfolio_mixes_the_two_orders() -> None:
     """The requested search keeps the default; every extra one reinserts at random."""
-    params = SolveParams(metaheuristic="iterated_local_search", workers=3)
+    params = SolveParams(metaheuristic=ILS, workers=3)
     configs = portfolio(params, 3)
     assert [c.random_recreate for c in configs] == [None, True, True]
     assert _recreate_order(configs[0], same_value=False) == BY_VALUE
-    ils = [c for c in configs[1:] if c.metaheuristic == "iterated_local_search"]
+    ils = [c for c in configs[1:] if c.metaheuristic == ILS]
     assert ils  # the portfolio's second search is ILS
     assert all(_recreate_order(c, same_value=False) == RANDOM for c in ils)
 
@@ -59,14 +59,13 @@ def test_random_reinsertion_does_not_cost_urgent_jobs_their_places() -> None:
     road among many low-priority ones, are all served by the two-search portfolio, whose
     second search reinserts at random."""
     p, w = _tight_problem()
-    jobs = p.jobs
-    params = SolveParams(time_limit=4, metaheuristic="iterated_local_search", workers=2, seed=1)
+    params = SolveParams(time_limit=4, metaheuristic=ILS, workers=2, seed=1)
     s = solve(p, w.matrix(), params)
     assert check_solution(p, w.matrices_for(p), s) == []
     served = {j for r in s.routes for j in r.job_ids}
-    urgent = {j.id for j in jobs if j.priority is Priority.URGENT}
+    urgent = {j.id for j in p.jobs if j.priority is Priority.URGENT}
     assert urgent <= served
-    assert 0 < len(s.unassigned) < len(jobs) - len(urgent)  # tight: some low ones are left
+    assert 0 < len(s.unassigned) < len(p.jobs) - len(urgent)  # tight: some low ones are left
 
 
 def test_searches_after_a_meeting_follow_the_plan() -> None:
