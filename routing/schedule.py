@@ -173,12 +173,13 @@ def timing(c: Compiled, v: int, nodes: Sequence[int]) -> Timing | None:
         if first is None:
             continue
         target = first.end_arrival
+        late = _lateness(c, nodes, first.starts)
         hi = min(target, cuts[k + 1] - 1) if k + 1 < len(cuts) else target
         found = first
         while lo < hi:
             mid = (lo + hi + 1) // 2
             t = _forward(c, v, nodes, mid)
-            if t is not None and t.end_arrival <= target:
+            if t is not None and t.end_arrival <= target and _lateness(c, nodes, t.starts) <= late:
                 lo, found = mid, t
             else:
                 hi = mid - 1
@@ -190,6 +191,19 @@ def timing(c: Compiled, v: int, nodes: Sequence[int]) -> Timing | None:
         if best is None or span < best.end_arrival - best.departure:
             best = found
     return best
+
+
+def _lateness(c: Compiled, nodes: Sequence[int], starts: Sequence[int]) -> int:
+    """What starting late costs: past the preferred windows' ends and the SLA due times."""
+    cost = 0
+    for b, start in zip(nodes, starts, strict=True):
+        due = c.late_due[b]
+        if due is not None and start > due:
+            cost += c.late_coef[b] * (start - due)
+        sla = c.sla_due[b]
+        if sla is not None and start > sla:
+            cost += c.sla_coef * (start - sla)
+    return cost
 
 
 def _fmt(t: int) -> str:
@@ -261,15 +275,8 @@ def route_cost(c: Compiled, v: int, nodes: Sequence[int], t: Timing) -> int:
     cost = sum(int(arcs[a, b]) for a, b in itertools.pairwise(path)) if nodes else 0
     if nodes:
         cost += c.span_coef[v] * (t.end_arrival - t.departure)
-    for b, start in zip(nodes, t.starts, strict=True):
-        due = c.late_due[b]
-        if due is not None and start > due:
-            cost += c.late_coef[b] * (start - due)
-        sla = c.sla_due[b]
-        if sla is not None and start > sla:
-            cost += c.sla_coef * (start - sla)
-        cost += int(c.affinity[b, v])
-    return cost
+    cost += _lateness(c, nodes, t.starts)
+    return cost + sum(int(c.affinity[b, v]) for b in nodes)
 
 
 def evaluate_nodes(c: Compiled, v: int, nodes: Sequence[int]) -> Route:

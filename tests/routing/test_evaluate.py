@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from routing import Break, Job, Problem, Technician, TimeWindow, evaluate_route
 from tests.routing.checker import check_route
 from tests.routing.helpers import HOUR, MIN, LineWorld
@@ -45,6 +49,42 @@ def test_times_of_a_fixed_sequence() -> None:
     assert r.end_time == 10 * HOUR + 50 * MIN
     assert r.distance_m == 40_000
     assert check_route(p, w.matrices_for(p), r) == []
+
+
+def test_leaving_later_never_makes_a_job_late() -> None:
+    """As above, but a is due by 08:30 (SLA) or preferred by 08:45: leaving at 09:10 would
+    make it late, so the departure is delayed only until a still starts on time, and b waits.
+    (The solver schedules the route the same way; a later departure showed jobs late that
+    the plan had on time, and cost more than the solver's objective said.)"""
+    w = LineWorld()
+    base = _problem(w)
+    plain = evaluate_route(base, "t", ["a", "b"], w.matrix())
+    cases = (
+        (replace(base.jobs[0], sla_due=8 * HOUR + 30 * MIN), 8 * HOUR + 30 * MIN),
+        (
+            replace(
+                base.jobs[0],
+                preferred_window=TimeWindow(8 * HOUR, 8 * HOUR + 45 * MIN),
+                lateness_penalty=10.0,
+            ),
+            8 * HOUR + 45 * MIN,
+        ),
+    )
+    for a_job, a_start in cases:
+        p = Problem(base.technicians, (a_job, *base.jobs[1:]))
+        r = evaluate_route(p, "t", ["a", "b"], w.matrix())
+        assert r.feasible
+        a, b = r.stops
+        assert r.start_time == a_start - 10 * MIN
+        assert a.start == a_start
+        assert (b.arrival, b.wait, b.start) == (
+            a_start + 40 * MIN,
+            10 * HOUR - a_start - 40 * MIN,
+            10 * HOUR,
+        )
+        assert r.end_time == 10 * HOUR + 50 * MIN
+        assert r.cost == pytest.approx(plain.cost)  # travel only: nothing late
+        assert check_route(p, w.matrices_for(p), r) == []
 
 
 def test_break_between_stops() -> None:
