@@ -20,6 +20,7 @@ from ortools.constraint_solver import (
     routing_enums_pb2,
     routing_heuristic_parameters_pb2,
     routing_ils_pb2,
+    routing_parameters_pb2,
 )
 from ortools.util import optional_boolean_pb2
 
@@ -32,6 +33,7 @@ WARM_HEAT = 0.5  # ILS start temperature, in mean arcs, when continuing a good p
 TINY = 3  # jobs; see run_search
 SMALL = 20  # jobs; see run_search
 _SORT = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
+_SCHEDULING = routing_parameters_pb2.RoutingSearchParameters.SchedulingSolver
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: Status.NO_SOLUTION,
@@ -66,6 +68,9 @@ class SearchConfig:
     temperatures: tuple[float, float] | None = None  # ILS: simulated annealing, start/end
     heat: float = 2.5  # ILS: start temperature in mean arcs when ``temperatures`` is None
     ils_improve: bool = False  # ILS: local search after each recreate (slower, not better)
+    # Routes with breaks or split windows: cost them with CP-SAT (exact, about ten times
+    # slower) instead of Glop's linear relaxation (see _search_parameters)
+    exact_scheduling: bool = False
     # ILS reinsertion order: random (True), most valuable first (False), or random only when
     # every job is worth the same (None; see _search_parameters)
     random_recreate: bool | None = None
@@ -122,6 +127,14 @@ def _search_parameters(
     ):
         del lci.insertion_sorting_properties[:]
         lci.insertion_sorting_properties.extend(order)
+    if not config.exact_scheduling:
+        # OR-Tools costs a route whose schedule has a break or a hole in a window with a
+        # mixed-integer model, by default a CP-SAT solve per route check; it was most of a
+        # nightly part's search. Glop's relaxation is ten times faster (1,335 iterations of
+        # iterated local search in 10 s against 134, on a 214-ticket part with lunch breaks)
+        # and only guides the search: every solution is still scheduled by the constraint
+        # solver and checked, and its reported cost is its schedule's.
+        params.mixed_integer_scheduling_solver = _SCHEDULING.SCHEDULING_GLOP
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     if config.solution_limit is not None:
         params.solution_limit = config.solution_limit

@@ -8,8 +8,10 @@ import pytest
 
 from routing import (
     FIRST_SOLUTIONS,
+    Break,
     Job,
     Location,
+    Priority,
     Problem,
     Progress,
     SolveParams,
@@ -17,8 +19,13 @@ from routing import (
     TimeWindow,
     solve,
 )
+from routing.compiled import COST_SCALE, compile_problem, resolve_matrices
+from routing.ortools_model import _SCHEDULING, SearchConfig, _search_parameters
 from tests.routing.checker import check_solution
 from tests.routing.helpers import HOUR, MIN, LineWorld
+
+GLOP = _SCHEDULING.SCHEDULING_GLOP
+CP_SAT = _SCHEDULING.SCHEDULING_CP_SAT
 
 
 def _grid_problem(w: LineWorld, n: int = 12) -> Problem:
@@ -196,7 +203,7 @@ def test_decomposed_pieces_improve_with_the_solves_metaheuristic(
     """After the build (greedy descent), pieces start from their current routes: with
     iterated local search, as a cool ILS from those routes; otherwise guided local search."""
     import routing.decompose as decompose
-    from routing.ortools_model import WARM_HEAT, SearchConfig
+    from routing.ortools_model import WARM_HEAT
 
     monkeypatch.setattr(decompose, "PIECE", 20)
     seen: list[SearchConfig] = []
@@ -224,3 +231,52 @@ def test_decomposed_pieces_improve_with_the_solves_metaheuristic(
     assert {cfg.metaheuristic for cfg in improving} == {improved_by}
     if improved_by == "iterated_local_search":
         assert {cfg.heat for cfg in improving} == {WARM_HEAT}
+
+
+def test_routes_with_breaks_are_costed_by_the_relaxation_unless_told() -> None:
+    exact = SearchConfig(exact_scheduling=True)
+    assert _search_parameters(SearchConfig(), 1.0).mixed_integer_scheduling_solver == GLOP
+    assert _search_parameters(exact, 1.0).mixed_integer_scheduling_solver == CP_SAT
+
+
+@pytest.mark.parametrize("meta", ["iterated_local_search", "guided_local_search"])
+def test_lunch_breaks_split_windows_and_sla_keep_their_costs(meta: str) -> None:
+    """The case the relaxation serves (breaks, windows with a hole, SLA due times, a cost
+    per hour): every route passes the checker, and the objective is what the returned
+    schedules cost plus the penalties of the jobs left out."""
+    w = LineWorld()
+    lunch = Break(12 * HOUR, 13 * HOUR, 45 * MIN)
+    techs = tuple(
+        Technician(
+            id=f"t{k}",
+            start=w.at(k * 20),
+            shift=TimeWindow(8 * HOUR, 17 * HOUR),
+            breaks=(lunch,),
+            cost_per_hour=20.0 * (k % 2),
+        )
+        for k in range(3)
+    )
+    jobs = []
+    for k in range(30):
+        windows: tuple[TimeWindow, ...] = ()
+        if k % 3 == 0:  # morning or afternoon, not lunch time
+            windows = (TimeWindow(9 * HOUR, 11 * HOUR), TimeWindow(14 * HOUR, 16 * HOUR))
+        jobs.append(
+            Job(
+                id=f"j{k}",
+                location=w.at((k * 37) % 60),
+                duration=(20 + 5 * (k % 4)) * MIN,
+                windows=windows,
+                sla_due=(10 + k % 6) * HOUR if k % 2 else None,
+                priority=(Priority.URGENT, Priority.NORMAL, Priority.LOW)[k % 3],
+            )
+        )
+    p = Problem(techs, tuple(jobs))
+    params = SolveParams(time_limit=30, solution_limit=300, metaheuristic=meta)
+    s = solve(p, w.matrix(), params)
+    assert check_solution(p, w.matrices_for(p), s) == []
+    assert any(r.breaks for r in s.routes) and s.assigned >= 20
+    c = compile_problem(p, resolve_matrices(p, w.matrix()))
+    penalty = {j.id: c.penalty[n] / COST_SCALE for n, j in enumerate(p.jobs)}
+    left = sum(penalty[u.job_id] for u in s.unassigned)
+    assert s.objective == pytest.approx(sum(r.cost for r in s.routes) + left)
