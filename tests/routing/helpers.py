@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from routing import ExplicitMatrix, Location, Matrices, Problem
+from routing import ExplicitMatrix, Location, Matrices, Problem, Solution, TravelMatrix
+from routing.compiled import COST_SCALE, compile_problem, resolve_matrices
+from routing.reasons import precheck
 
 MIN = 60
 HOUR = 3600
@@ -38,3 +40,13 @@ class LineWorld:
     def matrices_for(self, problem: Problem) -> Matrices:
         """Matrices over ``problem.locations`` (what the checker needs)."""
         return self.matrix().matrices(problem.locations)
+
+
+def scheduled_cost(problem: Problem, matrix: TravelMatrix, solution: Solution) -> float:
+    """What ``solution``'s returned schedules cost, plus the drop penalties of the jobs it
+    left out that passed the pre-checks: the objective the solver should report."""
+    c = compile_problem(problem, resolve_matrices(problem, matrix))
+    active = {problem.jobs[n].id for n in precheck(c).active}
+    penalty = {j.id: c.penalty[n] / COST_SCALE for n, j in enumerate(problem.jobs)}
+    left = sum(penalty[u.job_id] for u in solution.unassigned if u.job_id in active)
+    return sum(r.cost for r in solution.routes) + left

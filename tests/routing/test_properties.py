@@ -19,10 +19,8 @@ from routing import (
     evaluate_route,
     solve,
 )
-from routing.compiled import COST_SCALE, compile_problem, resolve_matrices
-from routing.reasons import precheck
 from tests.routing.checker import check_route, check_solution
-from tests.routing.helpers import HOUR, MIN, LineWorld
+from tests.routing.helpers import HOUR, MIN, LineWorld, scheduled_cost
 
 SETTINGS = settings(
     max_examples=40,
@@ -218,13 +216,9 @@ def test_the_objective_is_the_cost_of_the_routes_as_scheduled(
     day (see routing.schedule.timing), so with a cost per hour the schedule can cost more."""
     w, problem = case
     solution = solve(problem, w.matrix(), PARAMS)
-    c = compile_problem(problem, resolve_matrices(problem, w.matrix()))
-    active = {problem.jobs[n].id for n in precheck(c).active}
-    penalty = {j.id: c.penalty[n] / COST_SCALE for n, j in enumerate(problem.jobs)}
-    left = sum(penalty[u.job_id] for u in solution.unassigned if u.job_id in active)
-    routes = sum(r.cost for r in solution.routes)
+    cost = scheduled_cost(problem, w.matrix(), solution)
     paid_breaks = any(t.breaks and t.cost_per_hour for t in problem.technicians)
     if paid_breaks:
-        assert solution.objective <= routes + left + 1e-6
+        assert solution.objective <= cost + 1e-6
     else:
-        assert solution.objective == pytest.approx(routes + left, rel=1e-9, abs=1e-6)
+        assert solution.objective == pytest.approx(cost, rel=1e-9, abs=1e-6)

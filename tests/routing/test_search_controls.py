@@ -19,10 +19,9 @@ from routing import (
     TimeWindow,
     solve,
 )
-from routing.compiled import COST_SCALE, compile_problem, resolve_matrices
 from routing.ortools_model import _SCHEDULING, SearchConfig, _search_parameters
 from tests.routing.checker import check_solution
-from tests.routing.helpers import HOUR, MIN, LineWorld
+from tests.routing.helpers import HOUR, MIN, LineWorld, scheduled_cost
 
 GLOP = _SCHEDULING.SCHEDULING_GLOP
 CP_SAT = _SCHEDULING.SCHEDULING_CP_SAT
@@ -276,7 +275,4 @@ def test_lunch_breaks_split_windows_and_sla_keep_their_costs(meta: str) -> None:
     s = solve(p, w.matrix(), params)
     assert check_solution(p, w.matrices_for(p), s) == []
     assert any(r.breaks for r in s.routes) and s.assigned >= 20
-    c = compile_problem(p, resolve_matrices(p, w.matrix()))
-    penalty = {j.id: c.penalty[n] / COST_SCALE for n, j in enumerate(p.jobs)}
-    left = sum(penalty[u.job_id] for u in s.unassigned)
-    assert s.objective == pytest.approx(sum(r.cost for r in s.routes) + left)
+    assert s.objective == pytest.approx(scheduled_cost(p, w.matrix(), s))
