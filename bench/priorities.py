@@ -23,13 +23,14 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from routing import Priority, SolveParams, solve
+from routing import Priority, solve
 from routing.benchmarks.vrptw import (
     check_vrptw,
     read_vrptw,
     route_distance,
     solution_routes,
     to_problem,
+    vrptw_params,
 )
 
 DATA = Path("/work/shared/data/solomon")
@@ -42,15 +43,7 @@ def run(name: str, seed: int, limit: float, mixed: bool, vehicles: int | None) -
     if mixed:
         jobs = tuple(replace(j, priority=CYCLE[k % 4]) for k, j in enumerate(problem.jobs))
         problem = replace(problem, jobs=jobs)
-    params = SolveParams(
-        time_limit=limit,
-        seed=seed,
-        workers=2,
-        strategy="vrptw",
-        first_solution="parallel_cheapest_insertion",
-        metaheuristic="iterated_local_search",
-    )
-    sol = solve(problem, matrix, params)
+    sol = solve(problem, matrix, vrptw_params(limit, seed=seed))
     routes = solution_routes(sol)
     priority = {j.id: j.priority for j in problem.jobs}
     left = Counter(priority[u.job_id].value for u in sol.unassigned)

@@ -37,6 +37,7 @@ __all__ = [
     "route_distance",
     "solve_vrptw",
     "to_problem",
+    "vrptw_params",
     "write_sol",
 ]
 
@@ -218,6 +219,28 @@ class BenchResult:
         }
 
 
+def vrptw_params(
+    time_limit: float,
+    *,
+    workers: int = 2,
+    seed: int = 0,
+    solution_limit: int | None = None,
+    first_solution: str = "parallel_cheapest_insertion",
+    metaheuristic: str = "iterated_local_search",
+) -> SolveParams:
+    """The search settings of the VRPTW benchmarks (see :func:`solve_vrptw`), for harnesses
+    that change the problem before solving it."""
+    return SolveParams(
+        time_limit=time_limit,
+        solution_limit=solution_limit,
+        first_solution=first_solution,
+        metaheuristic=metaheuristic,
+        seed=seed,
+        workers=workers,
+        strategy="vrptw",
+    )
+
+
 def solve_vrptw(
     inst: VrptwInstance,
     time_limit: float,
@@ -246,14 +269,13 @@ def solve_vrptw(
     """
     t0 = time.monotonic()
     problem, matrix = to_problem(inst)
-    params = SolveParams(
-        time_limit=max(0.1, time_limit - (time.monotonic() - t0)),
+    params = vrptw_params(
+        max(0.1, time_limit - (time.monotonic() - t0)),
+        workers=workers,
+        seed=seed,
         solution_limit=solution_limit,
         first_solution=first_solution,
         metaheuristic=metaheuristic,
-        seed=seed,
-        workers=workers,
-        strategy="vrptw",
     )
     solution = solve(problem, matrix, params)
     seconds = time.monotonic() - t0
